@@ -1,0 +1,3 @@
+from podbench.cli import main
+
+raise SystemExit(main())

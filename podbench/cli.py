@@ -1,0 +1,69 @@
+"""`podbench` entry point: one subcommand per module in podbench.commands.
+
+Each command module defines `HELP: str`, `configure(parser)` and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import NoReturn
+
+from podbench import __version__
+from podbench.errors import CliError
+
+DESCRIPTION = "Load tests, rate-limit discovery and conformance checks for RunPod-style serverless endpoints."
+COMMANDS = ("emulate", "conform", "load", "limits", "report", "compare", "verify", "capacity")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus the error; the brief asks for one clear line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _command_modules() -> dict[str, ModuleType]:
+    modules: dict[str, ModuleType] = {}
+    for name in COMMANDS:
+        try:
+            modules[name] = importlib.import_module(f"podbench.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"podbench.commands.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> tuple[OneLineParser, dict[str, ModuleType]]:
+    parser = OneLineParser(prog="podbench", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"podbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    modules = _command_modules()
+    for name, module in modules.items():
+        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(command_parser)
+    return parser, modules
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        code: int = modules[args.command].run(args)
+    except CliError as exc:
+        print(f"podbench {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"podbench {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
