@@ -1,0 +1,1 @@
+"""Room package; see ARCHITECTURE.md."""
