@@ -1,0 +1,158 @@
+"""`python -m emulator`: run the emulated endpoint API until SIGTERM/SIGINT.
+
+Once listening it writes the ready file (atomically) as {"port", "host", "pid"} and prints the base
+URL and how to point the official SDK at it. The API key is never printed unless it was generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from emulator.app import create_app
+from emulator.clock import Clock, ManualClock, MonotonicClock
+from emulator.config import ConfigError, EmulatorConfig, load_config
+from emulator.server import EmulatorRunner
+
+API_KEY_ENV = "PODBENCH_EMULATOR_API_KEY"
+ADMIN_KEY_ENV = "PODBENCH_EMULATOR_ADMIN_KEY"
+
+
+def build_parser(prog: str = "python -m emulator") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="An offline RunPod Serverless queue endpoint API.")
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default 8000)")
+    parser.add_argument("--endpoint-id", default="podbench", help="endpoint id when no --config is given")
+    parser.add_argument("--config", type=Path, help="TOML file with [[endpoint]] tables (see emulator/README.md)")
+    parser.add_argument("--api-key", help=f"API key for endpoints without their own (or ${API_KEY_ENV}; generated if absent)")
+    parser.add_argument("--admin-key", help=f"control API key (or ${ADMIN_KEY_ENV}; generated if absent)")
+    parser.add_argument("--ready-file", type=Path, help="write {port, host, pid} here once listening")
+    parser.add_argument("--clock", choices=("real", "manual"), default="real", help="manual: time moves only via the control API")
+    parser.add_argument("--rate-limits", choices=("on", "off"), default="on", help="apply the rate-limit gate (default on)")
+    parser.add_argument("--parent-pid", type=int, metavar="PID",
+                        help="exit once PID, the process that started it, is gone (for harnesses that start it in its own session)")
+
+
+def resolve_config(args: argparse.Namespace) -> tuple[EmulatorConfig, list[str]]:
+    """The config plus notes to print (generated keys are shown once, so the user can use them)."""
+    notes: list[str] = []
+    api_key = args.api_key or os.environ.get(API_KEY_ENV, "")
+    if not api_key:
+        api_key = "pb-" + secrets.token_urlsafe(18)
+        notes.append(f"generated API key: {api_key}")
+    admin_key = args.admin_key or os.environ.get(ADMIN_KEY_ENV, "")
+    if not admin_key:
+        admin_key = "pb-admin-" + secrets.token_urlsafe(18)
+        notes.append(f"generated admin key: {admin_key}")
+    config = load_config(args.config, endpoint_id=args.endpoint_id, api_key=api_key, admin_key=admin_key)
+    return config, notes
+
+
+async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequence[str]) -> None:
+    clock: Clock = ManualClock() if args.clock == "manual" else MonotonicClock()
+    app = create_app(config, clock, rate_limits=args.rate_limits == "on")
+    # Held long-polls (runsync waits up to 300 s) must not delay a SIGTERM for long.
+    runner = EmulatorRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    port = sockets[0].getsockname()[1] if sockets else args.port
+    host = args.host
+    base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    # The store keeps up to max_jobs live records that a full collection must walk (about 1 ms
+    # per 1k objects here): freeze start-up objects, and make full collections rarer (every
+    # 1000 gen-1 passes instead of 10) so they stay out of p99 (perf-baselines.md, GC tail).
+    gc.freeze()
+    gc.set_threshold(700, 10, 1000)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if getattr(args, "parent_pid", None):
+        _watch_parent(args.parent_pid, loop, stop)
+    for note in notes:
+        print(note)
+    ids = ", ".join(e.id for e in config.endpoints)
+    print(f"podbench emulator listening on {base} (endpoints: {ids}; clock: {args.clock}; rate limits: {args.rate_limits})")
+    print(f"  public API:  {base}/v2/{{endpoint_id}}/run|runsync|status|stream|cancel|retry|purge-queue|health")
+    print(f"  control API: {base}/_emulator/ (Authorization: Bearer <admin key>)")
+    print(f"  official SDK: export RUNPOD_ENDPOINT_BASE_URL={base}/v2  (or runpod.endpoint_url_base = '{base}/v2')")
+    sys.stdout.flush()
+    if args.ready_file is not None:
+        _write_ready(args.ready_file, {"port": port, "host": host, "pid": os.getpid()})
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _watch_parent(parent: int, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, every_s: float = 1.0) -> None:
+    """Set `stop` once we are no longer `parent`'s child: a harness that started us in our own session
+    (so a Ctrl-C does not reach us) and then died without stopping us would otherwise leave us
+    running. Real time on purpose: this watches a process, not the emulated queue."""
+
+    def check() -> None:
+        if os.getppid() != parent:
+            stop.set()
+        else:
+            loop.call_later(every_s, check)
+
+    loop.call_later(every_s, check)
+
+
+def _write_ready(path: Path, info: dict[str, object]) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(info))
+    os.replace(tmp, path)
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m emulator") -> int:
+    args = build_parser(prog).parse_args(argv)
+    return run_from_args(args, prog=prog)
+
+
+def run_from_args(args: argparse.Namespace, *, prog: str = "python -m emulator") -> int:
+    try:
+        config, notes = resolve_config(args)
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(serve(args, config, notes))
+    except ConfigError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{prog}: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (perf-baselines.md: about +15% on small replies)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
