@@ -1,0 +1,238 @@
+"""Helpers of bench/emulator_throughput.py: pinned servers, wrk runs, the limiter-accuracy client, the table."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT_S = 30.0
+WRK_CPU = 1
+SLACK_S = 1e-6
+
+# Appended to every wrk script: one JSON line with what the tables need (latencies in microseconds).
+DONE_LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
+    '"non2xx":%d,"socket_errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+class Server:
+    """A server process pinned to one CPU, started with a ready file and stopped by its PID."""
+
+    def __init__(self, name: str, cmd: list[str], tmp: Path, *, cpu: int, api_key: str, admin_key: str) -> None:
+        self.name, self.cmd, self.tmp, self.cpu = name, cmd, tmp, cpu
+        self.api_key, self.admin_key = api_key, admin_key
+        self.url = ""
+        self.pid = 0
+        self.client_env = {**os.environ, "PODBENCH_BENCH_KEY": api_key}
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Server:
+        ready = self.tmp / f"{self.name}.ready.json"
+        log_path = self.tmp / f"{self.name}.log"
+        env = {**os.environ, "PODBENCH_EMULATOR_API_KEY": self.api_key, "PODBENCH_EMULATOR_ADMIN_KEY": self.admin_key}
+        with open(log_path, "wb") as log:
+            self._proc = subprocess.Popen(
+                ["taskset", "-c", str(self.cpu), *self.cmd, "--ready-file", str(ready)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.perf_counter() + READY_TIMEOUT_S
+        while not ready.exists():
+            if self._proc.poll() is not None or time.perf_counter() > deadline:
+                self._stop()
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{self.name} did not start ({' '.join(self.cmd)}):\n{tail}")
+            time.sleep(0.05)
+        info = json.loads(ready.read_text())
+        self.url = f"http://127.0.0.1:{info['port']}"
+        self.pid = self._proc.pid  # taskset execs the server: same PID
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(5)
+
+
+def start_wrk(url: str, script: Path, seconds: int, *, env: dict[str, str], connections: int = 32) -> subprocess.Popen[str]:
+    cmd = ["taskset", "-c", str(WRK_CPU), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def collect_wrk(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    output, _ = proc.communicate(timeout=600)
+    for line in output.splitlines():
+        if line.startswith("BENCHJSON "):
+            raw = json.loads(line[len("BENCHJSON ") :])
+            return {
+                "requests": raw["requests"],
+                "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+                "p50_ms": raw["p50_us"] / 1000,
+                "p99_ms": raw["p99_us"] / 1000,
+                "max_ms": raw["max_us"] / 1000,
+                "non2xx": raw["non2xx"],
+                "socket_errors": raw["socket_errors"],
+            }
+    raise RuntimeError(f"wrk printed no result:\n{output[-2000:]}")
+
+
+def run_wrk(url: str, script: Path, seconds: int, *, env: dict[str, str], connections: int = 32) -> dict[str, Any]:
+    return collect_wrk(start_wrk(url, script, seconds, env=env, connections=connections))
+
+
+async def accuracy_run(server: Server, endpoint: str, seconds: int, limit: int = 1000, window_s: float = 10.0) -> dict[str, Any]:
+    """Offer 2x a sliding window's rate to /run; check every window-length span of accepts."""
+    rate = 2 * limit / window_s
+    admin = {"Authorization": f"Bearer {server.admin_key}"}
+    limits_url = f"{server.url}/_emulator/endpoints/{endpoint}/limits?accepts=1"
+    server_accepts: set[float] = set()
+    log: list[tuple[float, float, int]] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+        patch = {"limits": {"algorithm": "sliding_window", "queue": {"enabled": False},
+                            "run": {"rate": limit, "window_s": window_s, "concurrency": False}}}
+        async with session.patch(f"{server.url}/_emulator/endpoints/{endpoint}", json=patch, headers=admin) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"PATCH limits answered {resp.status}: {await resp.text()}")
+        async with session.get(limits_url, headers=admin) as resp:
+            server_side = resp.status == 200
+
+        async def poll() -> None:
+            async with session.get(limits_url, headers=admin) as resp:
+                body = await resp.json()
+            server_accepts.update(body["budgets"]["run"].get("recent_accepts", []))
+
+        async def send() -> None:
+            sent = time.perf_counter()
+            async with session.post(f"{server.url}/v2/{endpoint}/run", json={"input": {"sleep": 0}},
+                                    headers={"Authorization": f"Bearer {server.api_key}"}) as resp:
+                await resp.read()
+                log.append((sent, time.perf_counter(), resp.status))
+
+        tasks: set[asyncio.Task[None]] = set()
+        start = time.perf_counter()
+        next_poll = start
+        for i in range(int(rate * seconds)):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(send())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            if server_side and time.perf_counter() >= next_poll:
+                next_poll += 2.0
+                await poll()
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+        if server_side:
+            await poll()
+    client_ok = sorted(recv for _, recv, status in log if status == 200)
+    accepts = sorted(server_accepts) if server_side else client_ok
+    spans = span_counts(accepts, window_s)
+    return {
+        "limit": limit,
+        "window_s": window_s,
+        "offered_rps": len(log) / elapsed,
+        "seconds": seconds,
+        "accept_times_from": "emulator control API (server clock)" if server_side else "client log (reply times)",
+        "accepted_200": len(client_ok),
+        "accepted_server": len(accepts),
+        "rejected_429": sum(1 for *_, status in log if status == 429),
+        "other_status": sorted({status for *_, status in log if status not in (200, 429)}),
+        **spans,
+        "max_ok": spans["max_in_span"] <= limit,
+        "min_ok": spans["min_in_window"] >= 0.99 * limit,
+    }
+
+
+def span_counts(accepts: list[float], window_s: float) -> dict[str, Any]:
+    """Most and fewest accepts in window-length spans [t, t + window) inside the loaded period.
+
+    `max_in_span` is over every span (the worst one starts at an accept). The fewest are reported
+    two ways: over consecutive windows from the first accept (`min_in_window`, what "N per 10 s"
+    usually means), and over every sliding span (`min_in_any_span`), which is lower: a span that
+    starts just after an accept loses the accepts whose freed slots wait for the next arrival (the
+    client is paced, the server loop is shared).
+    """
+    if not accepts:
+        return {"max_in_span": 0, "min_in_window": 0, "windows": 0, "min_in_any_span": 0, "spans_checked": 0}
+
+    def count(t: float) -> int:
+        # Span ends are pulled in by 1 us: clock values are floats, and the limiter allows 1e-9 s.
+        return bisect.bisect_left(accepts, t + window_s - SLACK_S) - bisect.bisect_left(accepts, t)
+
+    most = max(count(a) for a in accepts)
+    windows = [count(accepts[0] + k * window_s) for k in range(int((accepts[-1] - accepts[0]) // window_s))]
+    spans = [count(t) for t in [accepts[0]] + [a + SLACK_S for a in accepts] if t + window_s <= accepts[-1]]
+    return {
+        "max_in_span": most,
+        "min_in_window": min(windows, default=0),
+        "windows": len(windows),
+        "window_counts": windows,
+        "min_in_any_span": min(spans, default=0),
+        "spans_checked": len(spans),
+        "spans_at_least_99pct": sum(1 for c in spans if c >= 0.99 * (most or 1)) / len(spans) if spans else 0.0,
+    }
+
+
+def format_table(report: dict[str, Any], goals: dict[str, float], p99_goal_ms: float, rss_goal: float) -> str:
+    lines: list[str] = []
+    verdict = {True: "ok", False: "MISSED"}
+    if "throughput" in report:
+        lines.append("| route | server | req/s | p50 ms | p99 ms | vs bare (median of same-rep ratios) | ratio goal | p99 goal |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for route, result in report["throughput"].items():
+            for name, median in result["median"].items():
+                ratio = result["ratio_median"].get(name)
+                p99 = f"<= {p99_goal_ms:g} ms: {verdict[median['p99_ms'] <= p99_goal_ms]}"
+                shown, goal = ("1.00", "") if ratio is None else (f"{ratio:.2f}", f">= {goals[route]}x: {verdict[ratio >= goals[route]]}")
+                lines.append(
+                    f"| {route} | {name} | {median['rps']:,.0f} | {median['p50_ms']:.2f} | {median['p99_ms']:.2f} | {shown} | {goal} | {p99} |"
+                )
+        lines.append(f"(load average over 1/5/15 min at the end: {' / '.join(f'{x:.1f}' for x in report.get('loadavg', []))})")
+    if "rss" in report:
+        rss = report["rss"]
+        lines.append(
+            f"\nRSS over {rss['seconds']} s of POST /run at {rss['rps']:,.0f} req/s (p99 {rss['p99_ms']:.1f} ms): "
+            f"start {rss['rss_start_mib']:.1f} MiB, after first fifth {rss['rss_settled_mib']:.1f} MiB, "
+            f"end {rss['rss_end_mib']:.1f} MiB, growth {rss['growth_after_settle']:+.1%} "
+            f"(goal < {rss_goal:.0%}: {verdict[rss['growth_after_settle'] < rss_goal]})"
+        )
+    if "accuracy" in report:
+        acc = report["accuracy"]
+        lines.append(
+            f"\nLimiter accuracy, sliding window {acc['limit']} / {acc['window_s']:g} s, offered {acc['offered_rps']:.0f} req/s "
+            f"for {acc['seconds']} s: {acc['accepted_server']} accepted, {acc['rejected_429']} x 429; "
+            f"most in any span {acc['max_in_span']} (goal <= {acc['limit']}: {verdict[acc['max_ok']]}); "
+            f"fewest in a consecutive window {acc['min_in_window']} of {acc['windows']} windows "
+            f"(goal >= {0.99 * acc['limit']:.0f}: {verdict[acc['min_ok']]}); fewest in any sliding span "
+            f"{acc['min_in_any_span']} ({acc['spans_at_least_99pct']:.1%} of {acc['spans_checked']} spans >= 99%); "
+            f"accept times from {acc['accept_times_from']}"
+        )
+    return "\n".join(lines)

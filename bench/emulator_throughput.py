@@ -1,0 +1,217 @@
+"""Emulator throughput, memory and limiter accuracy, measured side by side with a bare aiohttp app.
+
+    python bench/emulator_throughput.py [--quick]
+
+1. Throughput: the emulator (`python -m emulator --rate-limits off`: auth, job store, workers, stats)
+   and `bench/bare_app.py` both pinned to CPU 0, wrk on CPU 1 with 32 connections, `GET /v2/ID/health`
+   and `POST /v2/ID/run`, repetitions interleaved (bare, emulator, emulator, bare, ...) so drift in the
+   shared machine hits both. Prints req/s, p50, p99 and the ratio per pair. Goals: >= 0.7x on health,
+   >= 0.6x on run, emulator p99 <= 10 ms.
+2. RSS flatness: POST /run paced by wrk at about 5k req/s for 5 min (30 s with --quick); the
+   emulator's RSS is sampled from /proc. Goal: < 10 % growth after the first fifth of the run.
+3. Limiter accuracy: a sliding window of N=1000 per 10 s on /run (limits on), offered 2x (200 req/s)
+   for 60 s (30 s with --quick) by a paced asyncio client. Accept times come from the emulator's
+   control API (`GET /_emulator/endpoints/ID/limits?accepts=1`, server clock), or from the client's
+   own log if that route is missing. Goal: no 10 s span holds more than N, every span >= 0.99 N.
+
+wrk is installed with apt-get if missing. All traffic goes to 127.0.0.1; every process started here
+is stopped by its PID. Results go to bench/out/ (git-ignored). The API key is random per run, read
+by wrk from the environment, and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from emulator_bench_support import (
+    DONE_LUA,
+    Server,
+    accuracy_run,
+    collect_wrk,
+    format_table,
+    run_wrk,
+    start_wrk,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+ENDPOINT = "bench"
+GOALS = {"health": 0.7, "run": 0.6}
+P99_GOAL_MS = 10.0
+RSS_GOAL = 0.10
+
+GET_LUA = """
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("PODBENCH_BENCH_KEY")
+"""
+POST_LUA = """
+wrk.method = "POST"
+wrk.body = '{"input": {"prompt": "hello world", "steps": 4, "seed": 42}}'  -- the baselines' 61-byte body
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("PODBENCH_BENCH_KEY")
+"""
+PACED_LUA = POST_LUA + """
+local pause = tonumber(os.getenv("PODBENCH_BENCH_DELAY_MS"))
+function delay() return pause end
+"""
+
+
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    print("wrk is missing: apt-get update && apt-get install -y wrk", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+
+def throughput(servers: list[Server], scripts: dict[str, Path], reps: int, seconds: int) -> dict[str, Any]:
+    """servers[0] is the bare app; every other server's ratio is taken against it in the same repetition."""
+    paths = {"health": f"/v2/{ENDPOINT}/health", "run": f"/v2/{ENDPOINT}/run"}
+    for route, path in paths.items():  # unrecorded warm-up
+        for server in servers:
+            run_wrk(server.url + path, scripts[route], 2, env=server.client_env)
+    bare, names = servers[0].name, [s.name for s in servers]
+    results: dict[str, Any] = {}
+    for route, path in paths.items():
+        runs: list[dict[str, Any]] = []
+        for rep in range(reps):
+            order = servers[rep % len(servers) :] + servers[: rep % len(servers)]  # rotate who goes first
+            if rep % 2:
+                order.reverse()
+            row: dict[str, Any] = {s.name: run_wrk(s.url + path, scripts[route], seconds, env=s.client_env) for s in order}
+            row["ratio"] = {n: row[n]["rps"] / row[bare]["rps"] if row[bare]["rps"] else 0.0 for n in names[1:]}
+            runs.append(row)
+            cells = " | ".join(
+                f"{n} {row[n]['rps']:7.0f} req/s p99 {row[n]['p99_ms']:6.2f} ms" + (f" ({row['ratio'][n]:.2f}x)" if n != bare else "")
+                for n in names
+            )
+            print(f"  {route:6} rep {rep + 1}: {cells}", flush=True)
+        results[route] = {
+            "runs": runs,
+            "median": {
+                n: {k: statistics.median(r[n][k] for r in runs) for k in ("rps", "p50_ms", "p99_ms")} for n in names
+            },
+            "ratio_median": {n: statistics.median(r["ratio"][n] for r in runs) for n in names[1:]},
+            "non2xx": {n: sum(r[n]["non2xx"] + r[n]["socket_errors"] for r in runs) for n in names},
+        }
+    return results
+
+
+# Every limit on (gate, concurrency counting, queue-rule lookup) but set where nothing is refused.
+UNREACHABLE_LIMITS = {
+    "limits": {
+        "queue": {"jobs_per_worker": 1_000_000},
+        "run": {"rate": 1_000_000_000, "concurrency": 1_000_000},
+        "health": {"rate": 1_000_000_000, "concurrency": 1_000_000},
+    }
+}
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def rss_flatness(emulator: Server, script: Path, seconds: int) -> dict[str, Any]:
+    # Paced wrk: each of 32 connections waits 6 ms after each reply: <= 32 / 6.x ms, about 5k req/s.
+    env = {**emulator.client_env, "PODBENCH_BENCH_DELAY_MS": "6"}
+    samples: list[tuple[float, int]] = []
+    start = time.perf_counter()
+    proc = start_wrk(emulator.url + f"/v2/{ENDPOINT}/run", script, seconds, env=env)
+    interval = max(1.0, seconds / 60)
+    while proc.poll() is None:
+        samples.append((time.perf_counter() - start, rss_kib(emulator.pid)))
+        time.sleep(interval)
+    result = collect_wrk(proc)
+    samples.append((time.perf_counter() - start, rss_kib(emulator.pid)))
+    stats = control(emulator, "GET", f"/_emulator/endpoints/{ENDPOINT}/stats")
+    settled = next(kib for t, kib in samples if t >= seconds / 5)
+    tail = statistics.median(kib for t, kib in samples[-max(3, len(samples) // 10) :])
+    return {
+        "seconds": seconds,
+        "rps": result["rps"],
+        "p99_ms": result["p99_ms"],
+        "non2xx": result["non2xx"],
+        "rss_start_mib": samples[0][1] / 1024,
+        "rss_settled_mib": settled / 1024,
+        "rss_end_mib": tail / 1024,
+        "growth_after_settle": tail / settled - 1,
+        "emulator_stats": stats,
+        "samples": samples,
+    }
+
+
+def control(server: Server, method: str, path: str, body: Any = None) -> Any:
+    """A call to the emulator's control API; failures come back as {"unavailable": reason}."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {server.admin_key}", "Content-Type": "application/json"}
+    request = urllib.request.Request(server.url + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return json.loads(resp.read())
+    except (OSError, ValueError) as exc:
+        return {"unavailable": str(exc)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Emulator vs bare aiohttp: throughput, RSS, limiter accuracy.")
+    parser.add_argument("--quick", action="store_true", help="2 short repetitions, 30 s RSS and accuracy runs")
+    parser.add_argument("--skip", action="append", default=[], choices=["throughput", "rss", "accuracy"])
+    args = parser.parse_args()
+    reps, seconds = (2, 5) if args.quick else (3, 10)
+    rss_seconds, accuracy_seconds = (30, 30) if args.quick else (300, 60)
+    ensure_wrk()
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    report: dict[str, Any] = {"quick": args.quick, "started": stamp, "cpu_count": os.cpu_count()}
+    api_key, admin_key = "pb-" + secrets.token_urlsafe(18), "pb-admin-" + secrets.token_urlsafe(18)
+    with tempfile.TemporaryDirectory(prefix="podbench-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        scripts = {"health": tmp / "get.lua", "run": tmp / "post.lua", "paced": tmp / "paced.lua"}
+        for name, text in (("health", GET_LUA), ("run", POST_LUA), ("paced", PACED_LUA)):
+            scripts[name].write_text(text + DONE_LUA)
+        emu_cmd = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--endpoint-id", ENDPOINT]
+        bare_cmd = [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--port", "0"]
+        keys = {"api_key": api_key, "admin_key": admin_key}
+        if "throughput" not in args.skip or "rss" not in args.skip:
+            with (
+                Server("emulator", [*emu_cmd, "--rate-limits", "off"], tmp, cpu=0, **keys) as emulator,
+                Server("bare", bare_cmd, tmp, cpu=0, **keys) as bare,
+                Server("emulator+limits", emu_cmd, tmp, cpu=0, **keys) as limited,
+            ):
+                control(limited, "PATCH", f"/_emulator/endpoints/{ENDPOINT}", UNREACHABLE_LIMITS)
+                if "throughput" not in args.skip:
+                    print(f"throughput: {reps} interleaved repetitions x {seconds} s per route and server", flush=True)
+                    report["throughput"] = throughput([bare, emulator, limited], scripts, reps, seconds)
+                if "rss" not in args.skip:
+                    print(f"rss: paced POST /run for {rss_seconds} s", flush=True)
+                    report["rss"] = rss_flatness(emulator, scripts["paced"], rss_seconds)
+        if "accuracy" not in args.skip:
+            print(f"accuracy: sliding window 1000 / 10 s on /run, offered 200 req/s for {accuracy_seconds} s", flush=True)
+            with Server("emulator-limited", emu_cmd, tmp, cpu=0, **keys) as limited:
+                report["accuracy"] = asyncio.run(accuracy_run(limited, ENDPOINT, accuracy_seconds))
+    report["loadavg"] = list(os.getloadavg())
+    out = OUT / f"emulator_throughput-{stamp}.json"
+    out.write_text(json.dumps(report, indent=1))
+    print()
+    print(format_table(report, GOALS, P99_GOAL_MS, RSS_GOAL))
+    print(f"\nfull results: {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
