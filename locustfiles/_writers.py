@@ -1,0 +1,308 @@
+"""Turn the merged measurements into the result folder's load files (docs/results-format.md)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import socket
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from locustfiles._metrics import JOB_METRICS, Aggregator, value_at_percentiles
+from locustfiles._plan import OPERATIONS, Plan
+
+INTERVAL_COLUMNS = [
+    "t", "op", "requests", "failures", "rate_limited", "timeouts", "late_sends", "offered",
+    "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+    "status_2xx", "status_4xx", "status_429", "status_5xx", "status_other",
+    "dropped_sends", "corrected_p99_ms",
+]  # fmt: skip
+HEALTH_COLUMNS = [
+    "t", "in_queue", "in_progress", "completed", "failed", "retried",
+    "idle", "initializing", "ready", "running", "throttled", "unhealthy", "latency_ms", "status",
+]  # fmt: skip
+JOB_COLUMNS = [
+    "id",
+    "submitted_t",
+    "final_status",
+    "delay_time_ms",
+    "execution_time_ms",
+    "end_to_end_ms",
+    "polls",
+]
+REQUEST_COUNTERS = ("requests", "failures", "rate_limited", "timeouts", "late_sends", "dropped_sends")
+CPU_WARN_PERCENT = 90.0
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ms(us: float) -> float:
+    return round(us / 1000.0, 3)
+
+
+def percentiles(hist: HdrHistogram | None, prefix: str = "") -> dict[str, float | None]:
+    names = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
+    if hist is None or hist.get_total_count() == 0:
+        return {f"{prefix}{k}": None for k in [*names, "max_ms"]}
+    values = value_at_percentiles(hist, list(names.values()))
+    out: dict[str, float | None] = {f"{prefix}{k}": _ms(values[p]) for k, p in names.items()}
+    out[f"{prefix}max_ms"] = _ms(hist.get_max_value())
+    return out
+
+
+def short_percentiles(hist: HdrHistogram | None) -> dict[str, float | None]:
+    if hist is None or hist.get_total_count() == 0:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    values = value_at_percentiles(hist, [50.0, 95.0, 99.0])
+    pct = {f"p{p:.0f}": _ms(v) for p, v in values.items()}
+    return {**pct, "max": _ms(hist.get_max_value())}
+
+
+class ResultWriter:
+    def __init__(
+        self, plan: Plan, agg: Aggregator, out_dir: Path, ended: float, interrupted: bool, reason: str | None = None
+    ) -> None:
+        self.plan = plan
+        self.agg = agg
+        self.out = out_dir
+        self.start = agg.started if agg.started is not None else ended
+        self.base = math.floor(self.start)
+        self.ended = ended
+        ran = ended - self.start if agg.started is not None else plan.duration_s
+        self.duration = max(min(ran, plan.duration_s), 1e-3)
+        self.interrupted = interrupted
+        self.reason = reason
+        """Why the run stopped early, when it stopped itself (e.g. "target unreachable since t=5.1 s")."""
+
+    def write_all(self, health_rows: list[dict[str, Any]]) -> dict[str, Any]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        summary = self.summary()
+        self._write_json("summary.json", summary)
+        self.write_intervals()
+        self.write_histograms()
+        health = [{**row, "t": round(row["t"] - self.base, 3)} for row in health_rows]
+        self.write_rows("health.csv", HEALTH_COLUMNS, health)
+        jobs = [
+            dict(zip(JOB_COLUMNS, [r[0], round(r[1] - self.start, 3), *r[2:]], strict=True))
+            for r in self.agg.jobs
+        ]
+        self.write_rows("jobs.csv", JOB_COLUMNS, jobs)
+        self.update_manifest(summary)
+        return summary
+
+    def _write_json(self, name: str, data: Any) -> None:
+        tmp = self.out / f".{name}.tmp"
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, self.out / name)
+
+    def _op_row(self, op: str) -> dict[str, Any]:
+        counts = self.agg.total(op)
+        seconds = self.agg.seconds()
+        row: dict[str, Any] = {
+            "offered_rps": round(self.plan.offered(op, 0.0, self.duration) / self.duration, 3),
+            "achieved_rps": round(counts["requests"] / self.duration, 3),
+        }
+        row.update({name: counts[name] for name in REQUEST_COUNTERS})
+        codes = {k.split(":", 1)[1]: n for k, n in counts.items() if k.startswith("code:")}
+        row["status_codes"] = dict(sorted(codes.items()))
+        row.update(percentiles(self.agg.run_histogram(op, "latency", seconds)))
+        row.update(percentiles(self.agg.run_histogram(op, "corrected_latency", seconds), "corrected_"))
+        return row
+
+    def summary(self) -> dict[str, Any]:
+        ops = [
+            op for op in OPERATIONS if op in self.agg.ops() or self.plan.offered(op, 0.0, self.duration) > 0
+        ]
+        operations = {op: self._op_row(op) for op in ops}
+        total: dict[str, Any] = {name: sum(r[name] for r in operations.values()) for name in REQUEST_COUNTERS}
+        total["offered_rps"] = round(sum(r["offered_rps"] for r in operations.values()), 3)
+        total["achieved_rps"] = round(total["requests"] / self.duration, 3)
+        all_codes: Counter[str] = Counter()
+        for r in operations.values():
+            all_codes.update(r["status_codes"])
+        total["status_codes"] = dict(sorted(all_codes.items()))
+        for metric, prefix in (("latency", ""), ("corrected_latency", "corrected_")):
+            total.update(percentiles(self._across_ops(ops, metric), prefix))
+        return {
+            "profile": self.plan.profile,
+            "duration_s": round(self.duration, 3),
+            "interrupted": self.interrupted,
+            **({"interrupted_reason": self.reason} if self.reason else {}),
+            "operations": operations,
+            "total": total,
+            "jobs": self.jobs_summary(),
+            "setup": dict(self.agg.setup),
+            "generator": self.generator_summary(),
+        }
+
+    def _across_ops(self, ops: list[str], metric: str) -> HdrHistogram | None:
+        merged: HdrHistogram | None = None
+        for op in ops:
+            hist = self.agg.run_histogram(op, metric, self.agg.seconds())
+            if hist is None:
+                continue
+            if merged is None:
+                merged = hist
+            else:
+                merged.add(hist)
+        return merged
+
+    def jobs_summary(self) -> dict[str, Any]:
+        counts: Counter[str] = Counter()
+        for c in self.agg.counts.values():
+            counts.update({k: v for k, v in c.items() if k.startswith("jobs_") or k == "polls"})
+        seconds = self.agg.seconds()
+        hists = {metric: self._across_ops(self.agg.ops(), metric) for metric in JOB_METRICS}
+        polled = counts["jobs_polled"]
+        timeline = []
+        for s in seconds:
+            acc = sum(c["jobs_submitted"] for (sec, _), c in self.agg.counts.items() if sec == s)
+            done = sum(c["jobs_completed"] for (sec, _), c in self.agg.counts.items() if sec == s)
+            timeline.append([float(s - self.base), acc, done])
+        return {
+            "submitted": counts["jobs_submitted"],
+            "completed": counts["jobs_completed"],
+            "failed": counts["jobs_failed"],
+            "cancelled": counts["jobs_cancelled"],
+            "timed_out": counts["jobs_timed_out"],
+            "unfinished": counts["jobs_unfinished"],
+            "delay_time_ms": short_percentiles(hists["delay_time"]),
+            "execution_time_ms": short_percentiles(hists["execution_time"]),
+            "end_to_end_ms": short_percentiles(hists["end_to_end"]),
+            "polls_per_job_mean": round(counts["polls"] / polled, 3) if polled else None,
+            "first_chunk_ms": short_percentiles(hists["first_chunk"]),
+            "chunk_gap_ms": short_percentiles(hists["chunk_gap"]),
+            "accepted_completed_per_s": timeline,
+        }
+
+    def generator_summary(self) -> dict[str, Any]:
+        nodes = self.agg.generator
+        max_cpu = max((g.get("max_cpu_percent", 0.0) for g in nodes.values()), default=0.0)
+        # saturated: at >= 90 % CPU for at least 2 s and a tenth of the samples (a spike is not)
+        saturated = [
+            node
+            for node, g in nodes.items()
+            if g.get("cpu_busy_seconds", 0) >= max(2, 0.1 * g.get("cpu_samples", 0))
+        ]
+        max_lag = max((g.get("max_schedule_lag_ms", 0.0) for g in nodes.values()), default=0.0)
+        dropped = sum(self.agg.total(op)["dropped_sends"] for op in self.agg.ops())
+        late = sum(self.agg.total(op)["late_sends"] for op in self.agg.ops())
+        warnings = []
+        if saturated:
+            warnings.append(
+                f"generator CPU was >= {CPU_WARN_PERCENT:.0f}% for a sustained time on {len(saturated)} "
+                "process(es): the generator, not the target, may have limited this run "
+                "(add --processes or machines)"
+            )
+        if max_lag > self.plan.late_ms:
+            warnings.append(
+                f"scheduler woke up to {max_lag:.1f} ms late on idle slots: the generator process (or its machine) was busy"
+            )
+        if dropped:
+            warnings.append(
+                f"{dropped} sends dropped: no free user within {self.plan.drop_ms:.0f} ms "
+                "(raise the flow's slots, or the target is too slow for this rate)"
+            )
+        return {
+            "cpu_warning": bool(saturated),
+            "max_cpu_percent": round(max_cpu, 1),
+            "max_schedule_lag_ms": round(max_lag, 3),
+            "late_sends": late,
+            "dropped_sends": dropped,
+            "processes": nodes,
+            "warnings": warnings,
+        }
+
+    def write_intervals(self) -> None:
+        rows = []
+        for (s, op), c in sorted(self.agg.counts.items()):
+            t = float(s - self.base)
+            lat = percentiles(self.agg.merged(s, op, "latency"))
+            cor = percentiles(self.agg.merged(s, op, "corrected_latency"), "corrected_")
+            offered = self.plan.offered(op, s - self.start, s + 1 - self.start)
+            row: dict[str, Any] = {"t": t, "op": op, "offered": round(offered, 3)}
+            row.update({name: c[name] for name in REQUEST_COUNTERS})
+            row.update({k: lat[k] for k in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")})
+            row.update(
+                {k: c[k] for k in ("status_2xx", "status_4xx", "status_429", "status_5xx", "status_other")}
+            )
+            row["corrected_p99_ms"] = cor["corrected_p99_ms"]
+            rows.append(row)
+        self.write_rows("intervals.csv", INTERVAL_COLUMNS, rows)
+
+    def write_histograms(self) -> None:
+        tmp = self.out / ".histograms.jsonl.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for s, op, metric in sorted(self.agg.hdr):
+                hist = self.agg.merged(s, op, metric)
+                if hist is None:
+                    continue
+                line = {
+                    "t": float(s - self.base),
+                    "op": op,
+                    "metric": metric,
+                    "hdr": hist.encode().decode("ascii"),
+                }
+                fh.write(json.dumps(line) + "\n")
+        os.replace(tmp, self.out / "histograms.jsonl")
+
+    def write_rows(self, name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        tmp = self.out / f".{name}.tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, self.out / name)
+
+    def update_manifest(self, summary: dict[str, Any]) -> None:
+        path = self.out / "manifest.json"
+        manifest: dict[str, Any] = {}
+        if path.exists():
+            try:
+                manifest = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError:
+                manifest = {}
+        kinds = list(manifest.get("kind", []))
+        if "load" not in kinds:
+            kinds.append("load")
+        versions = dict(manifest.get("versions", {}))
+        for dist in ("locust", "hdrhistogram", "gevent"):
+            versions.setdefault(dist, metadata.version(dist))
+        manifest.update(
+            {
+                "kind": kinds,
+                "profile": self.plan.profile,
+                "started": iso(self.start),
+                "ended": iso(self.ended),
+                "interrupted": self.interrupted or bool(manifest.get("interrupted")),
+                **({"interrupted_reason": self.reason} if self.reason else {}),
+                "seed": self.plan.seed,
+                "versions": versions,
+                "generator": {
+                    k: summary["generator"][k] for k in ("cpu_warning", "max_schedule_lag_ms", "warnings")
+                },
+            }
+        )
+        manifest.setdefault("target", self.plan.target or {"base_url": self.plan.base_url})
+        manifest.setdefault(
+            "machine",
+            {
+                "hostname": socket.gethostname(),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "executable": sys.executable,
+            },
+        )
+        self._write_json("manifest.json", manifest)

@@ -1,0 +1,244 @@
+"""`podbench load`: hold each operation at a stated rate against an endpoint and record it all."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from podbench import __version__
+from podbench.embedded import embedded_emulator
+from podbench.errors import TargetUnreachable, UsageError
+from podbench.load_profile import load_profile, parse_duration, refuse_destructive
+from podbench.load_runner import PLAN_ENV, LocustRun, locust_command, mark_interrupted
+from podbench.target import Target, add_target_arguments, real_target_from_args
+from podbench.verify import load_plan_cost
+
+HELP = "drive each operation at a configured rate (open model, Locust) and write a result folder"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", required=True, help="profile name under profiles/ or a TOML file")
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--duration", help="override the profile's length (e.g. 20s, 5m); stages keep proportions"
+    )
+    parser.add_argument("--rate-scale", type=float, default=1.0, help="multiply every rate (default 1.0)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="generator processes on this machine (default 1)"
+    )
+    parser.add_argument("--seed", type=int, help="seed for Poisson arrivals (default: the profile's)")
+    parser.add_argument("--out", required=True, type=Path, help="result folder (created if missing)")
+    parser.add_argument(
+        "--emulator-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for the embedded emulator, e.g. --emulator-arg=--rate-limits=off (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-destructive",
+        action="store_true",
+        help="let a plan with a purge_queue flow empty a real target's queue (other users' jobs too)",
+    )
+    parser.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="write plan.json and print the locust master/worker commands instead of running",
+    )
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _versions() -> dict[str, str]:
+    out = {"podbench": __version__}
+    for dist in ("locust", "aiohttp", "hdrhistogram"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _plan_for(args: argparse.Namespace) -> dict[str, Any]:
+    if args.rate_scale <= 0:
+        raise UsageError("--rate-scale must be positive")
+    if args.processes < 1:
+        raise UsageError("--processes must be at least 1")
+    duration = parse_duration(args.duration, "--duration") if args.duration else None
+    return load_profile(args.profile, duration=duration, rate_scale=args.rate_scale, seed=args.seed)
+
+
+def _bind(plan: dict[str, Any], target: Target, out: Path) -> dict[str, Any]:
+    bound = {k: v for k, v in plan.items() if not k.startswith("_")}
+    bound.update(
+        base_url=target.base_url,
+        endpoint_id=target.endpoint_id,
+        api_key_env=target.api_key_env,
+        target=target.describe(),
+        out_dir=str(out.resolve()),
+    )
+    return bound
+
+
+def _patch_emulator(admin_url: str, endpoint_id: str, admin_key: str, patch: dict[str, Any]) -> None:
+    if not patch:
+        return
+    try:
+        resp = requests.patch(
+            f"{admin_url}/endpoints/{endpoint_id}",
+            json=patch,
+            headers={"Authorization": f"Bearer {admin_key}"},
+            timeout=10,
+        )
+    except requests.RequestException as exc:
+        raise TargetUnreachable(f"cannot configure the embedded emulator: {exc}") from None
+    if resp.status_code != 200:
+        raise UsageError(f"the profile's [emulator] table was refused: {resp.text.strip()[:200]}")
+
+
+def _print_distributed(plan_path: Path, bound: dict[str, Any], processes: int) -> None:
+    cmd = locust_command(
+        bound, host=bound["base_url"], processes=1, csv_prefix=Path(bound["out_dir"]) / "locust"
+    )
+    master = [*cmd[2:], "--master", "--expect-workers", str(processes)]
+    print(f"plan written to {plan_path}; on every machine set {PLAN_ENV}={plan_path} (copy the file) and")
+    print(f"the key variable {bound['api_key_env']}. Master (writes results to {bound['out_dir']}):")
+    print("  locust " + " ".join(master[1:]))
+    print("Each worker (any machine, as many as --expect-workers):")
+    print(f"  locust -f {cmd[4]} --worker --master-host MASTER_HOST")
+
+
+def _report(out: Path) -> None:
+    path = out / "summary.json"
+    if not path.exists():
+        return
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    for op, row in summary["operations"].items():
+        print(
+            f"{op:12} offered {row['offered_rps']:8.2f}/s achieved {row['achieved_rps']:8.2f}/s "
+            f"p99 {row['p99_ms']} ms  429 {row['rate_limited']}  errors {row['failures']}  "
+            f"timeouts {row['timeouts']}  late {row['late_sends']}  dropped {row['dropped_sends']}"
+        )
+    for warning in summary.get("generator", {}).get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"results in {out}")
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = _plan_for(args)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    real = real_target_from_args(args, os.environ)
+    if real is not None:
+        refuse_destructive(plan, allowed=args.allow_destructive)
+        _announce_cost(plan, real)
+    if args.plan_only and real is None:
+        raise UsageError("--plan-only needs a real target (--target-url and --endpoint-id)")
+    with ExitStack() as stack:
+        if real is not None:
+            target, env = real, dict(os.environ)
+        else:
+            emu = stack.enter_context(
+                embedded_emulator(
+                    extra_args=[*plan["_emulator_args"], *args.emulator_arg],
+                    api_key_env=args.api_key_env,
+                    log_path=out / "emulator.log",
+                )
+            )
+            assert emu.target.admin_url is not None
+            _patch_emulator(
+                emu.target.admin_url, emu.target.endpoint_id, emu.admin_key, plan["_emulator_patch"]
+            )
+            target, env = emu.target, emu.child_env()
+        bound = _bind(plan, target, out)
+        plan_path = (out / "plan.json").resolve()
+        _write_json(plan_path, bound)
+        if args.plan_only:
+            _print_distributed(plan_path, bound, args.processes)
+            return 0
+        _write_json(out / "manifest.json", _manifest(out, bound))
+        for note in bound["notes"]:
+            print(f"profile {bound['profile']}: {note}", file=sys.stderr)
+        env[PLAN_ENV] = str(plan_path)
+        cmd = locust_command(bound, host=target.base_url, processes=args.processes, csv_prefix=out / "locust")
+        locust = LocustRun(cmd, env, out / "locust.log", progress_csv=out / "locust_stats_history.csv")
+        code = locust.run(timeout_s=bound["duration_s"] + 120)
+    if locust.interrupted or not (out / "summary.json").exists():
+        mark_interrupted(
+            out, _now_iso(), "stopped by a signal (Ctrl-C or SIGTERM)" if locust.interrupted else None
+        )
+    _report(out)
+    if locust.interrupted:
+        print("podbench load: interrupted; partial results written", file=sys.stderr)
+        return 130
+    if not (out / "summary.json").exists():
+        raise TargetUnreachable(
+            f"locust exited with code {code} and wrote no summary; see {out / 'locust.log'}"
+        )
+    reason = _stopped_early(out)
+    if reason:
+        print(f"podbench load: run stopped early, {reason}; partial results written", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _stopped_early(out: Path) -> str | None:
+    """The reason the run stopped itself (the target went away), as the load users wrote it."""
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    reason = summary.get("interrupted_reason")
+    return str(reason) if summary.get("interrupted") and reason else None
+
+
+def _announce_cost(plan: dict[str, Any], real: Target) -> None:
+    """A real endpoint bills for every job: say what will be sent before anything is."""
+    sends, seconds = load_plan_cost(plan)
+    print(
+        f"podbench load: about {sends} requests planned over {seconds:.0f} s against {real.base_url} "
+        f"(endpoint {real.endpoint_id}); job flows add status polls",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _manifest(out: Path, bound: dict[str, Any]) -> dict[str, Any]:
+    previous: dict[str, Any] = {}
+    path = out / "manifest.json"
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            previous = {}
+    return {
+        **previous,
+        "podbench_version": __version__,
+        "kind": [k for k in previous.get("kind", []) if k != "load"],
+        "target": bound["target"],
+        "profile": bound["profile"],
+        "started": _now_iso(),
+        "interrupted": False,
+        "machine": {
+            "hostname": socket.gethostname(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "versions": {**previous.get("versions", {}), **_versions()},
+        "seed": bound["seed"],
+    }

@@ -1,0 +1,217 @@
+"""Load profiles: TOML files under profiles/ turned into the JSON plan the Locust users follow.
+
+A profile names its flows (operations and lifecycle scenarios) with rates in requests or jobs
+per second, the stages that scale those rates over time, payload sizes and the worker-contract
+input each flow sends. Every mistake is a `UsageError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from podbench.errors import UsageError
+
+PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+OPERATIONS = ("run", "runsync", "status", "stream", "cancel", "retry", "purge_queue", "health")
+SCENARIOS = ("run_poll", "runsync_fallback", "stream_consumer")
+FLOWS = OPERATIONS + SCENARIOS
+"""Must match locustfiles/_plan.py FLOWS (a test checks)."""
+
+TOP_KEYS = {"profile", "defaults", "stages", "flows", "emulator", "capacity"}
+PROFILE_KEYS = {"name", "description", "duration", "seed", "arrival", "late_ms", "drop_ms", "notes",
+                "emulator_args", "health_interval"}  # fmt: skip
+FLOW_KEYS = {"rate", "slots", "input", "payload_bytes", "timeout", "poll", "runsync_wait_ms"}
+POLL_KEYS = {"initial_ms", "max_ms", "factor", "job_timeout"}
+DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(text: object, what: str = "duration") -> float:
+    """'90s', '2m', '1.5h', '500ms' or a number of seconds."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        match = DURATION_RE.match(str(text))
+        if not match:
+            raise UsageError(f"bad {what} {text!r}: expected e.g. 30s, 2m, 1h")
+        seconds = float(match.group(1)) * UNITS[match.group(2)]
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"bad {what} {text!r}: must be positive")
+    return seconds
+
+
+def resolve_profile(name_or_file: str) -> Path:
+    path = Path(name_or_file)
+    if path.suffix == ".toml" or "/" in name_or_file:
+        if not path.is_file():
+            raise UsageError(f"profile file not found: {name_or_file}")
+        return path
+    candidate = PROFILES_DIR / f"{name_or_file}.toml"
+    if not candidate.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.toml")))
+        raise UsageError(f"unknown profile {name_or_file!r}; known: {known}")
+    return candidate
+
+
+def _number(value: object, where: str, *, minimum: float = 0.0) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < minimum
+    ):
+        raise UsageError(f"{where} must be a number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _check_keys(table: object, allowed: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} must be a table")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+    return table
+
+
+def _busy_seconds(name: str, spec: dict[str, Any]) -> float:
+    """A rough time one send keeps a user busy, to size the default slot count."""
+    job_input = spec["input"] if isinstance(spec["input"], dict) else {}
+    sleep = float(job_input.get("sleep", 0) or 0)
+    chunks = len(job_input.get("stream", []) or [])
+    poll_s = spec["poll_initial_ms"] / 1000.0
+    busy: dict[str, float] = {
+        "runsync": sleep + 0.1,
+        "cancel": 0.3,
+        "retry": poll_s + 0.3,
+        "run_poll": sleep + 4 * poll_s + 0.2,
+        "runsync_fallback": sleep + 0.2,
+        "stream_consumer": sleep * max(chunks, 1) + 4 * poll_s + 0.3,
+    }
+    return busy.get(name, 0.25)  # a plain call: room for responses up to ~0.75 s before sends go late
+
+
+def _flow(name: str, table: object, defaults: dict[str, Any], max_scale: float, where: str) -> dict[str, Any]:
+    raw = {**defaults, **_check_keys(table, FLOW_KEYS, where)}
+    if name not in FLOWS:
+        raise UsageError(f"{where}: unknown operation {name!r}; known: {', '.join(FLOWS)}")
+    if "rate" not in raw:
+        raise UsageError(f"{where}: missing 'rate' (requests or jobs per second)")
+    poll = _check_keys(raw.get("poll", {}), POLL_KEYS, f"{where}.poll")
+    spec: dict[str, Any] = {
+        "rate": _number(raw["rate"], f"{where}.rate"),
+        "input": raw.get("input", {}),
+        "payload_bytes": int(_number(raw.get("payload_bytes", 0), f"{where}.payload_bytes")),
+        "timeout_s": parse_duration(raw.get("timeout", 30), f"{where}.timeout"),
+        "poll_initial_ms": _number(poll.get("initial_ms", 200), f"{where}.poll.initial_ms", minimum=1),
+        "poll_max_ms": _number(poll.get("max_ms", 2000), f"{where}.poll.max_ms", minimum=1),
+        "poll_factor": _number(poll.get("factor", 1.5), f"{where}.poll.factor", minimum=1),
+        "job_timeout_s": parse_duration(poll.get("job_timeout", 60), f"{where}.poll.job_timeout"),
+        "runsync_wait_ms": raw.get("runsync_wait_ms"),
+    }
+    if spec["runsync_wait_ms"] is not None:
+        spec["runsync_wait_ms"] = int(
+            _number(spec["runsync_wait_ms"], f"{where}.runsync_wait_ms", minimum=1000)
+        )
+    slots = raw.get("slots")
+    if slots is None:
+        peak = spec["rate"] * max_scale
+        slots = max(2, min(2000, math.ceil(peak * _busy_seconds(name, spec) * 3) + 2))
+    spec["slots"] = int(_number(slots, f"{where}.slots", minimum=1))
+    return spec
+
+
+def _stages(data: dict[str, Any], duration: float | None, where: str) -> list[dict[str, float]]:
+    raw = data.get("stages")
+    if raw is None:
+        return [{"start_s": 0.0, "duration_s": duration or 60.0, "scale": 1.0}]
+    if not isinstance(raw, list) or not raw:
+        raise UsageError(f"{where}: [[stages]] must be a non-empty list of tables")
+    stages, start = [], 0.0
+    for i, stage in enumerate(raw):
+        table = _check_keys(stage, {"duration", "scale", "name"}, f"{where}: stages[{i}]")
+        length = parse_duration(table.get("duration"), f"stages[{i}].duration")
+        scale = _number(table.get("scale", 1.0), f"{where}: stages[{i}].scale")
+        stages.append({"start_s": start, "duration_s": length, "scale": scale})
+        start += length
+    if duration is not None:
+        factor = duration / start  # --duration stretches or squeezes every stage alike
+        stages = [{"start_s": s["start_s"] * factor, "duration_s": s["duration_s"] * factor, "scale": s["scale"]}
+                  for s in stages]  # fmt: skip
+    return stages
+
+
+def load_profile(
+    name_or_file: str,
+    *,
+    duration: float | None = None,
+    rate_scale: float = 1.0,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """The plan (JSON-able) for a profile, with command-line overrides applied."""
+    path = resolve_profile(name_or_file)
+    where = path.name
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read profile {path}: {exc}") from None
+    _check_keys(data, TOP_KEYS, where)
+    head = _check_keys(data.get("profile", {}), PROFILE_KEYS, f"{where}: [profile]")
+    defaults = _check_keys(data.get("defaults", {}), FLOW_KEYS - {"rate", "slots"}, f"{where}: [defaults]")
+    wanted = duration if duration is not None else (
+        parse_duration(head["duration"]) if "duration" in head and "stages" not in data else None
+    )  # fmt: skip
+    stages = _stages(data, wanted, where)
+    max_scale = max(s["scale"] for s in stages) * rate_scale
+    flows_table = data.get("flows")
+    if not isinstance(flows_table, dict) or not flows_table:
+        raise UsageError(f"{where}: needs at least one [flows.NAME] table (NAME one of {', '.join(FLOWS)})")
+    flows = {
+        name: _flow(name, t, defaults, max_scale, f"{where}: [flows.{name}]")
+        for name, t in flows_table.items()
+    }
+    for spec in flows.values():
+        spec["rate"] *= rate_scale
+    arrival = head.get("arrival", "uniform")
+    if arrival not in ("uniform", "poisson"):
+        raise UsageError(f"{where}: arrival must be 'uniform' or 'poisson', got {arrival!r}")
+    emulator_args = head.get("emulator_args", [])
+    if not isinstance(emulator_args, list) or not all(isinstance(a, str) for a in emulator_args):
+        raise UsageError(f"{where}: emulator_args must be a list of strings")
+    return {
+        "profile": str(head.get("name", path.stem)),
+        "description": str(head.get("description", "")),
+        "notes": [str(n) for n in head.get("notes", [])],
+        "duration_s": sum(s["duration_s"] for s in stages),
+        "seed": int(seed if seed is not None else head.get("seed", 1)),
+        "arrival": arrival,
+        "late_ms": _number(head.get("late_ms", 10), f"{where}: late_ms"),
+        "drop_ms": _number(head.get("drop_ms", 1000), f"{where}: drop_ms", minimum=1),
+        "health_interval_s": parse_duration(head.get("health_interval", 1), "health_interval"),
+        "stages": stages,
+        "flows": flows,
+        "_emulator_patch": _check_keys(data.get("emulator", {}), set(data.get("emulator", {})), "[emulator]"),
+        "_emulator_args": emulator_args,
+    }
+
+
+DESTRUCTIVE_FLOWS = ("purge_queue",)
+"""Flows that change a real endpoint for everyone: /purge-queue removes other people's queued jobs."""
+
+
+def destructive_flows(plan: dict[str, Any]) -> list[str]:
+    """The plan's flows that would empty a real endpoint's queue (rate above zero)."""
+    return [name for name in DESTRUCTIVE_FLOWS if float(plan["flows"].get(name, {}).get("rate", 0)) > 0]
+
+
+def refuse_destructive(plan: dict[str, Any], *, allowed: bool) -> None:
+    """A real endpoint's queue holds other people's jobs: purging it needs an explicit flag."""
+    flows = destructive_flows(plan)
+    if flows and not allowed:
+        raise UsageError(
+            f"profile {plan['profile']} has a {', '.join(flows)} flow, which empties the real target's queue "
+            "(other users' jobs too); pass --allow-destructive, or set its rate to 0"
+        )
