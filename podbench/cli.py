@@ -7,22 +7,42 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from podbench import __version__
 from podbench.errors import CliError
 
 DESCRIPTION = "Load tests, rate-limit discovery and conformance checks for RunPod-style serverless endpoints."
-COMMANDS = ("emulate", "conform", "load", "limits", "report", "compare", "verify", "capacity")
+COMMANDS = ("demo", "emulate", "conform", "load", "limits", "report", "compare", "verify", "capacity")
+
+
+# A value given after one of these flags is never echoed back (it may be a secret typed by mistake).
+_SECRET_FLAG = re.compile(r"(--?[\w-]*(?:key|token|secret|password)(?:[\s=]+))(?!-)\S+", re.IGNORECASE)
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse prints usage plus the error; the brief asks for one clear line and exit 2."""
+    """argparse prints usage plus the error; the brief asks for one clear line and exit 2.
+
+    Abbreviations are off: with them `--api-key SECRET` silently meant `--api-key-env SECRET`,
+    and the key went into the manifest as a variable name.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        unknown = "unrecognized arguments: "
+        if message.startswith(unknown):
+            # A value of an unknown flag may be a key typed by mistake: name the flags only.
+            flags = [word.split("=", 1)[0] for word in message[len(unknown):].split() if word.startswith("-")]
+            message = unknown + (" ".join(flags) + " (values not shown)" if flags else "extra values (not shown)")
+        else:
+            message = _SECRET_FLAG.sub(r"\1<redacted>", message)
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

@@ -1,0 +1,169 @@
+"""capacity.json and the manifest update (format: docs/results-format.md, "Capacity run")."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from podbench import __version__
+from podbench.capacity.analysis import (
+    find_knee,
+    light_load_overhead_ms,
+    measured_service,
+    measured_workers,
+    model_section,
+)
+from podbench.capacity.plan import StepPlan
+from podbench.capacity.runner import RunData
+from podbench.capacity.slo import Slo
+from podbench.capacity.steps import StepSummary, summarize
+
+MAX_TIMELINE_POINTS = 2000
+LATENCY_MEANING = "end-to-end job latency in ms: from sending /runsync (or /run) to seeing the final status"
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def summarize_run(data: RunData, slo: Slo) -> list[StepSummary]:
+    """Final step summaries, once every job that could finish has (unfinished ones are censored)."""
+    return [summarize(w, data.jobs, data.in_system, data.health, slo, data.ended_t) for w in data.windows]
+
+
+def build_capacity(
+    data: RunData,
+    steps: Sequence[StepSummary],
+    *,
+    slo: Slo,
+    plan: StepPlan,
+    target: Mapping[str, object],
+    profile: str,
+    started: datetime,
+    ended: datetime,
+    target_rps: float | None,
+) -> dict[str, Any]:
+    knee = find_knee(steps)
+    target_for_advice = target_rps if target_rps is not None else knee.knee_rps
+    model, advice = model_section(steps, slo, target_for_advice)
+    service = measured_service(steps)
+    return {
+        "podbench_version": __version__,
+        "target": dict(target),
+        "profile": profile,
+        "started": utc_iso(started),
+        "ended": utc_iso(ended),
+        "interrupted": data.interrupted,
+        "slo": {"expression": slo.describe(), "percentile": slo.percentile, "limit_ms": slo.limit_ms, "latency": LATENCY_MEANING},
+        "submit": plan.submit,
+        "job_input": dict(plan.input),
+        "max_sustainable_rps": _round(knee.max_sustainable_rps, 2),
+        "saturated": knee.saturated,
+        "knee_rps": _round(knee.knee_rps, 2),
+        "first_failing_rps": _round(knee.first_failing_rps, 2),
+        "target_rps": _round(target_for_advice, 2),
+        "target_rps_source": "--target-rps/profile" if target_rps is not None else "knee_rps",
+        "recommended_workers_min": advice.workers_min if advice else None,
+        "recommended_workers_max": advice.workers_max if advice else None,
+        "recommendation": advice.as_json() if advice else None,
+        "measured": {
+            "workers": measured_workers(steps),
+            "mean_execution_ms": None if service is None else round(1000 * service.mean_s, 3),
+            "execution_scv": None if service is None else round(service.scv, 4),
+            "overhead_ms": round(light_load_overhead_ms(steps), 3),
+            "jobs": len(data.jobs),
+            "requests": data.requests,
+            "health_errors": data.health_errors,
+        },
+        "steps": [step_json(s, slo) for s in steps],
+        "model": model,
+        "timeline": {
+            "columns_health": ["t", "in_queue", "in_progress", "workers_running", "workers_idle"],
+            "health": _thin([[round(h.t, 3), h.in_queue, h.in_progress, h.workers_running, h.workers_idle] for h in data.health]),
+            "columns_in_system": ["t", "jobs_in_system"],
+            "in_system": _thin([[round(t, 3), v] for t, v in data.in_system]),
+        },
+    }
+
+
+def step_json(step: StepSummary, slo: Slo) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "index": step.index,
+        "offered_rps": step.offered_rps,
+        "achieved_rps": round(step.achieved_rps, 4),
+        "submit_rps": round(step.submit_rps, 4),
+        "start_t": round(step.start_t, 3),
+        "end_t": round(step.end_t, 3),
+        "duration_s": round(step.duration_s, 3),
+        "ended_by": step.ended_by,
+        "kind": step.kind,
+        "submitted": step.submitted,
+        "completed": step.completed,
+        "failed": step.failed,
+        "rate_limited": step.rate_limited,
+        "rejected": step.rejected,
+        "unfinished": step.unfinished,
+    }
+    row.update({k: _round(v) for k, v in step.latency_ms.items()})
+    row.update(
+        {
+            "slo_met": step.slo_met,
+            "sustainable": step.sustainable,
+            "queue_trend": step.trend.verdict,
+            "trend": step.trend.as_json(),
+            "queue": {k: _round(v) for k, v in step.queue.items()},
+            "mean_execution_ms": _round(step.mean_execution_ms),
+            "mean_delay_ms": _round(step.mean_delay_ms),
+            "workers": step.workers,
+        }
+    )
+    return row
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    return round(value, digits)
+
+
+def _thin(rows: list[list[float]]) -> list[list[float]]:
+    stride = max(1, math.ceil(len(rows) / MAX_TIMELINE_POINTS))
+    return rows[::stride]
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    """Atomic: a reader never sees half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+
+
+def update_manifest(out: Path, *, kind: str, target: Mapping[str, object], started: datetime, ended: datetime,
+                    interrupted: bool, seed: int, profile: str | None = None) -> None:
+    """Add `kind` to DIR/manifest.json, keeping what other producers wrote there."""
+    path = out / "manifest.json"
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    kinds = list(manifest.get("kind", []))
+    if kind not in kinds:
+        kinds.append(kind)
+    manifest.update({"podbench_version": __version__, "kind": kinds, "target": dict(target)})
+    manifest.setdefault("started", utc_iso(started))
+    manifest["ended"] = utc_iso(ended)
+    manifest["interrupted"] = bool(manifest.get("interrupted", False)) or interrupted
+    manifest.setdefault("seed", seed)
+    if profile and "profile" not in manifest:
+        manifest["profile"] = profile
+    manifest.setdefault("machine", {"hostname": socket.gethostname(), "cpus": os.cpu_count(),
+                                    "python": platform.python_version(), "platform": sys.platform})
+    write_json(path, manifest)

@@ -1,0 +1,132 @@
+"""The step plan of a capacity run: the `[capacity]` table of a profile, checked at the edge."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from podbench.errors import UsageError
+
+PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+SUBMIT_MODES = ("runsync", "run")
+ARRIVALS = ("poisson", "uniform")
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    start_rps: float = 2.0
+    step_rps: float = 2.0
+    step_factor: float = 1.0
+    """> 1 makes the steps geometric (rate × factor) instead of additive (rate + step_rps)."""
+    max_rps: float = 100.0
+    min_hold_s: float = 3.0
+    max_hold_s: float = 12.0
+    refine_steps: int = 2
+    saturation_factor: float = 1.5
+    """After the ramp, offer this × the first failing rate ..."""
+    saturation_hold_s: float = 4.0
+    """... for this long (0: skip), to measure the throughput of always-busy workers."""
+    arrivals: str = "poisson"
+    """poisson (M/M/c's assumption) or uniform (evenly spaced sends: less noise in short steps)."""
+    submit: str = "runsync"
+    poll_interval_s: float = 0.1
+    input: Mapping[str, Any] = field(default_factory=lambda: {"sleep": 0.2})
+    target_rps: float | None = None
+    max_in_flight: int = 2000
+    drain_s: float = 10.0
+    health_interval_s: float = 0.25
+    emulator: Mapping[str, Any] = field(default_factory=dict)
+    """Endpoint settings PATCHed onto the embedded emulator before the run."""
+    seed: int = 12345
+
+    def rates(self) -> Iterator[float]:
+        """The ramp's offered rates, up to max_rps."""
+        rate = self.start_rps
+        while rate <= self.max_rps + 1e-9:
+            yield round(rate, 6)
+            rate = rate * self.step_factor if self.step_factor > 1 else rate + self.step_rps
+
+    def planned_jobs(self) -> tuple[int, int]:
+        """Jobs the ramp may submit: (if every step is held the minimum, at most)."""
+        rates = list(self.rates())
+        low = sum(r * self.min_hold_s for r in rates)
+        top = max(rates, default=0.0)
+        high = sum(r * self.max_hold_s for r in rates) + self.refine_steps * top * self.max_hold_s
+        high += self.saturation_factor * top * self.saturation_hold_s
+        return int(low), int(high)
+
+
+_POSITIVE = ("saturation_factor", "start_rps", "max_rps", "min_hold_s", "max_hold_s", "poll_interval_s", "health_interval_s")
+
+
+def resolve_profile(name_or_file: str) -> Path:
+    """A profile is a TOML file path or a name under profiles/ (capacity-step → profiles/capacity-step.toml)."""
+    path = Path(name_or_file)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise UsageError(f"profile file {name_or_file!r} not found")
+        return path
+    named = PROFILES_DIR / f"{name_or_file}.toml"
+    if not named.is_file():
+        known = sorted(p.stem for p in PROFILES_DIR.glob("*.toml")) if PROFILES_DIR.is_dir() else []
+        raise UsageError(f"unknown profile {name_or_file!r} (known: {', '.join(known) or 'none'})")
+    return named
+
+
+def load_plan(path: Path, overrides: Mapping[str, Any] | None = None) -> StepPlan:
+    """The `[capacity]` table of a profile (missing keys take defaults), then CLI overrides."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read profile {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"profile {path} is not valid TOML: {exc}") from exc
+    table = data.get("capacity", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"profile {path}: [capacity] must be a table")
+    return plan_from_table({**table, **(overrides or {})}, source=str(path))
+
+
+def plan_from_table(table: Mapping[str, Any], source: str = "profile") -> StepPlan:
+    known = {f.name: f for f in fields(StepPlan)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise UsageError(f"{source}: unknown [capacity] key {key!r} (known: {', '.join(sorted(known))})")
+        values[key] = _check(key, value, source)
+    plan = replace(StepPlan(), **values)
+    if plan.min_hold_s > plan.max_hold_s:
+        raise UsageError(f"{source}: min_hold_s must not exceed max_hold_s")
+    if plan.start_rps > plan.max_rps:
+        raise UsageError(f"{source}: start_rps must not exceed max_rps")
+    if plan.step_factor <= 1 and plan.step_rps <= 0:
+        raise UsageError(f"{source}: step_rps must be positive (or step_factor > 1)")
+    return plan
+
+
+def _check(key: str, value: Any, source: str) -> Any:
+    if key in ("input", "emulator"):
+        if not isinstance(value, dict):
+            raise UsageError(f"{source}: capacity.{key} must be a table")
+        return value
+    if key in ("submit", "arrivals"):
+        choices = SUBMIT_MODES if key == "submit" else ARRIVALS
+        if value not in choices:
+            raise UsageError(f"{source}: capacity.{key} must be one of {', '.join(choices)}")
+        return value
+    if key == "target_rps" and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"{source}: capacity.{key} must be a number")
+    if key in _POSITIVE and value <= 0:
+        raise UsageError(f"{source}: capacity.{key} must be positive")
+    if value < 0:
+        raise UsageError(f"{source}: capacity.{key} must not be negative")
+    if key in ("refine_steps", "max_in_flight", "seed"):
+        if not isinstance(value, int):
+            raise UsageError(f"{source}: capacity.{key} must be an integer")
+        return value
+    return float(value)
