@@ -33,23 +33,26 @@ end
 
 
 class Server:
-    """A server process pinned to one CPU, started with a ready file and stopped by its PID."""
+    """A server process (pinned to one CPU unless `cpu` is None), started with a ready file and
+    stopped by its PID."""
 
-    def __init__(self, name: str, cmd: list[str], tmp: Path, *, cpu: int, api_key: str, admin_key: str) -> None:
+    def __init__(self, name: str, cmd: list[str], tmp: Path, *, cpu: int | None, api_key: str, admin_key: str) -> None:
         self.name, self.cmd, self.tmp, self.cpu = name, cmd, tmp, cpu
         self.api_key, self.admin_key = api_key, admin_key
         self.url = ""
         self.pid = 0
         self.client_env = {**os.environ, "PODBENCH_BENCH_KEY": api_key}
+        self.log_path = tmp / f"{name}.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
         ready = self.tmp / f"{self.name}.ready.json"
-        log_path = self.tmp / f"{self.name}.log"
+        log_path = self.log_path
+        pin = ["taskset", "-c", str(self.cpu)] if self.cpu is not None else []
         env = {**os.environ, "PODBENCH_EMULATOR_API_KEY": self.api_key, "PODBENCH_EMULATOR_ADMIN_KEY": self.admin_key}
         with open(log_path, "wb") as log:
             self._proc = subprocess.Popen(
-                ["taskset", "-c", str(self.cpu), *self.cmd, "--ready-file", str(ready)],
+                [*pin, *self.cmd, "--ready-file", str(ready)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -67,6 +70,9 @@ class Server:
         self.pid = self._proc.pid  # taskset execs the server: same PID
         return self
 
+    def rss_kib(self) -> int:
+        return rss_kib(self.pid)
+
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self._stop()
 
@@ -79,6 +85,13 @@ class Server:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait(5)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 def start_wrk(url: str, script: Path, seconds: int, *, env: dict[str, str], connections: int = 32) -> subprocess.Popen[str]:

@@ -119,13 +119,6 @@ UNREACHABLE_LIMITS = {
 }
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
 def rss_flatness(emulator: Server, script: Path, seconds: int) -> dict[str, Any]:
     # Paced wrk: each of 32 connections waits 6 ms after each reply: <= 32 / 6.x ms, about 5k req/s.
     env = {**emulator.client_env, "PODBENCH_BENCH_DELAY_MS": "6"}
@@ -134,10 +127,10 @@ def rss_flatness(emulator: Server, script: Path, seconds: int) -> dict[str, Any]
     proc = start_wrk(emulator.url + f"/v2/{ENDPOINT}/run", script, seconds, env=env)
     interval = max(1.0, seconds / 60)
     while proc.poll() is None:
-        samples.append((time.perf_counter() - start, rss_kib(emulator.pid)))
+        samples.append((time.perf_counter() - start, emulator.rss_kib()))
         time.sleep(interval)
     result = collect_wrk(proc)
-    samples.append((time.perf_counter() - start, rss_kib(emulator.pid)))
+    samples.append((time.perf_counter() - start, emulator.rss_kib()))
     stats = control(emulator, "GET", f"/_emulator/endpoints/{ENDPOINT}/stats")
     settled = next(kib for t, kib in samples if t >= seconds / 5)
     tail = statistics.median(kib for t, kib in samples[-max(3, len(samples) // 10) :])

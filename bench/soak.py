@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from emulator_bench_support import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -68,42 +67,13 @@ class Tally:
     in_flight: int = 0
 
 
-class Emulator:
-    def __init__(self, tmp: Path) -> None:
-        self.api_key = "soak-" + secrets.token_urlsafe(12)
-        self.admin_key = "soak-admin-" + secrets.token_urlsafe(12)
-        ready = tmp / "ready.json"
-        env = {**os.environ, "PODBENCH_EMULATOR_API_KEY": self.api_key, "PODBENCH_EMULATOR_ADMIN_KEY": self.admin_key}
-        cmd = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--endpoint-id", ENDPOINT,
-               "--ready-file", str(ready)]
-        self.log = tmp / "emulator.log"
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the emulator did not start:\n" + self.log.read_text(errors="replace")[-2000:])
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{json.loads(ready.read_text())['port']}"
-
-    def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS line")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+def start_emulator(tmp: Path) -> Server:
+    cmd = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--endpoint-id", ENDPOINT]
+    key = "soak-" + secrets.token_urlsafe(12)
+    return Server("emulator", cmd, tmp, cpu=None, api_key=key, admin_key="soak-admin-" + secrets.token_urlsafe(12))
 
 
-async def _send(session: aiohttp.ClientSession, emu: Emulator, tally: Tally, op: str, rng: random.Random) -> None:
+async def _send(session: aiohttp.ClientSession, emu: Server, tally: Tally, op: str, rng: random.Random) -> None:
     base = f"{emu.url}/v2/{ENDPOINT}"
     method, url, body = "GET", f"{base}/health", None
     if op == "run":
@@ -142,7 +112,7 @@ async def _send(session: aiohttp.ClientSession, emu: Emulator, tally: Tally, op:
         tally.in_flight -= 1
 
 
-async def _drive(session: aiohttp.ClientSession, emu: Emulator, tally: Tally, op: str, rate: float,
+async def _drive(session: aiohttp.ClientSession, emu: Server, tally: Tally, op: str, rate: float,
                  seconds: float, seed: int) -> None:
     """Open model: sends at fixed intervals, whatever the replies do; over MAX_IN_FLIGHT → dropped."""
     rng = random.Random(f"{seed}:{op}")
@@ -162,13 +132,13 @@ async def _drive(session: aiohttp.ClientSession, emu: Emulator, tally: Tally, op
         await asyncio.gather(*tasks)
 
 
-async def _sample_rss(emu: Emulator, seconds: float, samples: list[tuple[float, int]], start: float) -> None:
+async def _sample_rss(emu: Server, seconds: float, samples: list[tuple[float, int]], start: float) -> None:
     while (t := time.perf_counter() - start) < seconds:
         samples.append((round(t, 1), emu.rss_kib()))
         await asyncio.sleep(2.0)
 
 
-async def _control(session: aiohttp.ClientSession, emu: Emulator, method: str, path: str, body: Any = None) -> Any:
+async def _control(session: aiohttp.ClientSession, emu: Server, method: str, path: str, body: Any = None) -> Any:
     headers = {"Authorization": f"Bearer {emu.admin_key}"}
     async with session.request(method, f"{emu.url}/_emulator{path}", json=body, headers=headers) as resp:
         if resp.status != 200:
@@ -176,7 +146,7 @@ async def _control(session: aiohttp.ClientSession, emu: Emulator, method: str, p
         return await resp.json()
 
 
-async def soak(emu: Emulator, seconds: float, rates: dict[str, float], retention_s: float, seed: int) -> dict[str, Any]:
+async def soak(emu: Server, seconds: float, rates: dict[str, float], retention_s: float, seed: int) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=30)
     connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)
     headers = {"Authorization": f"Bearer {emu.api_key}"}
@@ -269,12 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     retention = args.retention_s or (10.0 if args.quick else 60.0)
     rates = {op: rate * args.rate_scale for op, rate in RATES.items()}
     with tempfile.TemporaryDirectory(prefix="podbench-soak-") as tmp:
-        emu = Emulator(Path(tmp))
-        try:
+        emu = start_emulator(Path(tmp))
+        with emu:
             result = _run(soak(emu, minutes * 60, rates, retention, args.seed))
-        finally:
-            emu.stop()
-            log_tail = emu.log.read_text(errors="replace")[-4000:]
+        log_tail = emu.log_path.read_text(errors="replace")[-4000:]
     result["offered_rates"] = rates
     result["emulator_log_tracebacks"] = log_tail.count("Traceback")
     args.json.parent.mkdir(parents=True, exist_ok=True)
