@@ -2,13 +2,16 @@
 
     python bench/emulator_throughput.py [--quick]
 
-1. Throughput: the emulator (`python -m emulator --rate-limits off`: auth, job store, workers, stats)
-   and `bench/bare_app.py` both pinned to CPU 0, wrk on CPU 1 with 32 connections, `GET /v2/ID/health`
-   and `POST /v2/ID/run`, repetitions interleaved (bare, emulator, emulator, bare, ...) so drift in the
-   shared machine hits both. Prints req/s, p50, p99 and the ratio per pair. Goals: >= 0.7x on health,
-   >= 0.6x on run, emulator p99 <= 10 ms.
-2. RSS flatness: POST /run paced by wrk at about 5k req/s for 5 min (30 s with --quick); the
-   emulator's RSS is sampled from /proc. Goal: < 10 % growth after the first fifth of the run.
+1. Throughput: the bare app `bench/bare_app.py`, the emulator (`python -m emulator --rate-limits
+   off`: auth, job store, workers, stats) and the emulator with every limit on but out of reach, all
+   pinned to CPU 0, wrk on CPU 1 with 32 connections, `GET /v2/ID/health` and `POST /v2/ID/run`,
+   repetitions in rotating order so drift in the shared machine hits all. Prints req/s, p50, p99,
+   the hypervisor's CPU steal during each run and the ratio to the bare app in the same repetition.
+   Goals: >= 0.7x on health, >= 0.6x on run, emulator p99 <= 10 ms, judged on the repetitions
+   with steal < 1 % (above that the host's stalls, not the server, set p99).
+2. RSS flatness: POST /run paced by wrk at 5k req/s (one open-model schedule over 64 connections)
+   for 5 min (30 s with --quick); the emulator's RSS is sampled from /proc. Goal: < 10 % growth
+   after the first fifth of the run.
 3. Limiter accuracy: a sliding window of N=1000 per 10 s on /run (limits on), offered 2x (200 req/s)
    for 60 s (30 s with --quick) by a paced asyncio client. Accept times come from the emulator's
    control API (`GET /_emulator/endpoints/ID/limits?accepts=1`, server clock), or from the client's
@@ -38,12 +41,15 @@ from typing import Any
 
 from emulator_bench_support import (
     DONE_LUA,
+    QUIET_STEAL,
     Server,
     accuracy_run,
     collect_wrk,
+    cpu_ticks,
     format_table,
     run_wrk,
     start_wrk,
+    steal_since,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,10 +68,34 @@ wrk.body = '{"input": {"prompt": "hello world", "steps": 4, "seed": 42}}'  -- th
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("PODBENCH_BENCH_KEY")
 """
+# Open-model pacing for the RSS run: one schedule shared by all connections of wrk's single
+# thread, read from the monotonic clock (LuaJIT's ffi; Debian's wrk has no clock of its own), so
+# the rate holds when replies slow down, which a fixed per-connection pause does not.
 PACED_LUA = POST_LUA + """
-local pause = tonumber(os.getenv("PODBENCH_BENCH_DELAY_MS"))
-function delay() return pause end
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } podbench_timespec;
+int clock_gettime(int clk_id, podbench_timespec *tp);
+]]
+local CLOCK_MONOTONIC = 1
+local timespec = ffi.new("podbench_timespec")
+local interval_ms = 1000 / tonumber(os.getenv("PODBENCH_BENCH_RATE"))
+local next_send_ms = nil
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+  return tonumber(timespec.tv_sec) * 1000 + tonumber(timespec.tv_nsec) / 1e6
+end
+function delay()
+  local now = now_ms()
+  if next_send_ms == nil then next_send_ms = now end
+  next_send_ms = next_send_ms + interval_ms
+  local wait = next_send_ms - now
+  if wait < 0 then return 0 end
+  return wait
+end
 """
+RSS_RATE = 5000
+RSS_CONNECTIONS = 64  # the schedule, not the replies, sets the rate while replies take < 64 / 5000 s
 
 
 def ensure_wrk() -> None:
@@ -76,9 +106,14 @@ def ensure_wrk() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
 
-def throughput(servers: list[Server], scripts: dict[str, Path], reps: int, seconds: int) -> dict[str, Any]:
+ROUTES = {"health": f"/v2/{ENDPOINT}/health", "run": f"/v2/{ENDPOINT}/run"}
+
+
+def throughput(
+    servers: list[Server], scripts: dict[str, Path], reps: int, seconds: int, routes: list[str]
+) -> dict[str, Any]:
     """servers[0] is the bare app; every other server's ratio is taken against it in the same repetition."""
-    paths = {"health": f"/v2/{ENDPOINT}/health", "run": f"/v2/{ENDPOINT}/run"}
+    paths = {route: ROUTES[route] for route in routes}
     for route, path in paths.items():  # unrecorded warm-up
         for server in servers:
             run_wrk(server.url + path, scripts[route], 2, env=server.client_env)
@@ -94,7 +129,8 @@ def throughput(servers: list[Server], scripts: dict[str, Path], reps: int, secon
             row["ratio"] = {n: row[n]["rps"] / row[bare]["rps"] if row[bare]["rps"] else 0.0 for n in names[1:]}
             runs.append(row)
             cells = " | ".join(
-                f"{n} {row[n]['rps']:7.0f} req/s p99 {row[n]['p99_ms']:6.2f} ms" + (f" ({row['ratio'][n]:.2f}x)" if n != bare else "")
+                f"{n} {row[n]['rps']:7.0f} req/s p99 {row[n]['p99_ms']:6.2f} ms steal {row[n]['steal']:4.0%}"
+                + (f" ({row['ratio'][n]:.2f}x)" if n != bare else "")
                 for n in names
             )
             print(f"  {route:6} rep {rep + 1}: {cells}", flush=True)
@@ -105,8 +141,20 @@ def throughput(servers: list[Server], scripts: dict[str, Path], reps: int, secon
             },
             "ratio_median": {n: statistics.median(r["ratio"][n] for r in runs) for n in names[1:]},
             "non2xx": {n: sum(r[n]["non2xx"] + r[n]["socket_errors"] for r in runs) for n in names},
+            "quiet": {n: quiet_p99([r[n] for r in runs]) for n in names},
         }
     return results
+
+
+def quiet_p99(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The p99 goal is judged on the repetitions the hypervisor left alone (steal < QUIET_STEAL)."""
+    quiet = [r["p99_ms"] for r in runs if r["steal"] < QUIET_STEAL]
+    return {
+        "reps": len(quiet),
+        "of": len(runs),
+        "p99_ms": statistics.median(quiet) if quiet else None,
+        "steal_median": statistics.median(r["steal"] for r in runs),
+    }
 
 
 # Every limit on (gate, concurrency counting, queue-rule lookup) but set where nothing is refused.
@@ -120,22 +168,24 @@ UNREACHABLE_LIMITS = {
 
 
 def rss_flatness(emulator: Server, script: Path, seconds: int) -> dict[str, Any]:
-    # Paced wrk: each of 32 connections waits 6 ms after each reply: <= 32 / 6.x ms, about 5k req/s.
-    env = {**emulator.client_env, "PODBENCH_BENCH_DELAY_MS": "6"}
+    env = {**emulator.client_env, "PODBENCH_BENCH_RATE": str(RSS_RATE)}
     samples: list[tuple[float, int]] = []
-    start = time.perf_counter()
-    proc = start_wrk(emulator.url + f"/v2/{ENDPOINT}/run", script, seconds, env=env)
+    start, ticks = time.perf_counter(), cpu_ticks()
+    proc = start_wrk(emulator.url + f"/v2/{ENDPOINT}/run", script, seconds, env=env, connections=RSS_CONNECTIONS)
     interval = max(1.0, seconds / 60)
     while proc.poll() is None:
         samples.append((time.perf_counter() - start, emulator.rss_kib()))
         time.sleep(interval)
     result = collect_wrk(proc)
+    steal = steal_since(ticks)
     samples.append((time.perf_counter() - start, emulator.rss_kib()))
     stats = control(emulator, "GET", f"/_emulator/endpoints/{ENDPOINT}/stats")
     settled = next(kib for t, kib in samples if t >= seconds / 5)
     tail = statistics.median(kib for t, kib in samples[-max(3, len(samples) // 10) :])
     return {
         "seconds": seconds,
+        "target_rps": RSS_RATE,
+        "steal": steal,
         "rps": result["rps"],
         "p99_ms": result["p99_ms"],
         "non2xx": result["non2xx"],
@@ -164,8 +214,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Emulator vs bare aiohttp: throughput, RSS, limiter accuracy.")
     parser.add_argument("--quick", action="store_true", help="2 short repetitions, 30 s RSS and accuracy runs")
     parser.add_argument("--skip", action="append", default=[], choices=["throughput", "rss", "accuracy"])
+    parser.add_argument("--route", action="append", choices=list(ROUTES), help="measure only this route (repeatable)")
+    parser.add_argument("--reps", type=int, help="throughput repetitions per route (default 5, 2 with --quick)")
     args = parser.parse_args()
-    reps, seconds = (2, 5) if args.quick else (3, 10)
+    reps, seconds = (2, 5) if args.quick else (5, 10)
+    if args.reps is not None:
+        if args.reps < 1:
+            parser.error("--reps must be at least 1")
+        reps = args.reps
+    routes = args.route or list(ROUTES)
     rss_seconds, accuracy_seconds = (30, 30) if args.quick else (300, 60)
     ensure_wrk()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -189,7 +246,7 @@ def main() -> int:
                 control(limited, "PATCH", f"/_emulator/endpoints/{ENDPOINT}", UNREACHABLE_LIMITS)
                 if "throughput" not in args.skip:
                     print(f"throughput: {reps} interleaved repetitions x {seconds} s per route and server", flush=True)
-                    report["throughput"] = throughput([bare, emulator, limited], scripts, reps, seconds)
+                    report["throughput"] = throughput([bare, emulator, limited], scripts, reps, seconds, routes)
                 if "rss" not in args.skip:
                     print(f"rss: paced POST /run for {rss_seconds} s", flush=True)
                     report["rss"] = rss_flatness(emulator, scripts["paced"], rss_seconds)
