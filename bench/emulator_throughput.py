@@ -7,8 +7,9 @@
    pinned to CPU 0, wrk on CPU 1 with 32 connections, `GET /v2/ID/health` and `POST /v2/ID/run`,
    repetitions in rotating order so drift in the shared machine hits all. Prints req/s, p50, p99,
    the hypervisor's CPU steal during each run and the ratio to the bare app in the same repetition.
-   Goals: >= 0.7x on health, >= 0.6x on run, emulator p99 <= 10 ms, judged on the repetitions
-   with steal < 1 % (above that the host's stalls, not the server, set p99).
+   A run during which the host stole >= 1 % of the CPU is run again, at most twice, and the one
+   with the least steal is kept. Goals: >= 0.7x on health, >= 0.6x on run, emulator p99 <= 10 ms,
+   judged on the repetitions with steal < 1 % (above that the host's stalls, not the server, set p99).
 2. RSS flatness: POST /run paced by wrk at 5k req/s (one open-model schedule over 64 connections)
    for 5 min (30 s with --quick); the emulator's RSS is sampled from /proc. Goal: < 10 % growth
    after the first fifth of the run.
@@ -109,8 +110,17 @@ def ensure_wrk() -> None:
 ROUTES = {"health": f"/v2/{ENDPOINT}/health", "run": f"/v2/{ENDPOINT}/run"}
 
 
+def measure(server: Server, path: str, script: Path, seconds: int, quiet_retries: int) -> dict[str, Any]:
+    """One wrk run, run again (at most `quiet_retries` times) while the host steals CPU; the attempt
+    with the least steal is kept, and every attempt's steal is recorded with it."""
+    attempts = [run_wrk(server.url + path, script, seconds, env=server.client_env)]
+    while attempts[-1]["steal"] >= QUIET_STEAL and len(attempts) <= quiet_retries:
+        attempts.append(run_wrk(server.url + path, script, seconds, env=server.client_env))
+    return {**min(attempts, key=lambda a: a["steal"]), "attempt_steals": [a["steal"] for a in attempts]}
+
+
 def throughput(
-    servers: list[Server], scripts: dict[str, Path], reps: int, seconds: int, routes: list[str]
+    servers: list[Server], scripts: dict[str, Path], reps: int, seconds: int, routes: list[str], quiet_retries: int
 ) -> dict[str, Any]:
     """servers[0] is the bare app; every other server's ratio is taken against it in the same repetition."""
     paths = {route: ROUTES[route] for route in routes}
@@ -125,7 +135,7 @@ def throughput(
             order = servers[rep % len(servers) :] + servers[: rep % len(servers)]  # rotate who goes first
             if rep % 2:
                 order.reverse()
-            row: dict[str, Any] = {s.name: run_wrk(s.url + path, scripts[route], seconds, env=s.client_env) for s in order}
+            row: dict[str, Any] = {s.name: measure(s, path, scripts[route], seconds, quiet_retries) for s in order}
             row["ratio"] = {n: row[n]["rps"] / row[bare]["rps"] if row[bare]["rps"] else 0.0 for n in names[1:]}
             runs.append(row)
             cells = " | ".join(
@@ -140,6 +150,7 @@ def throughput(
                 n: {k: statistics.median(r[n][k] for r in runs) for k in ("rps", "p50_ms", "p99_ms")} for n in names
             },
             "ratio_median": {n: statistics.median(r["ratio"][n] for r in runs) for n in names[1:]},
+            "quiet_ratio": {n: quiet_ratio(runs, bare, n) for n in names[1:]},
             "non2xx": {n: sum(r[n]["non2xx"] + r[n]["socket_errors"] for r in runs) for n in names},
             "quiet": {n: quiet_p99([r[n] for r in runs]) for n in names},
         }
@@ -155,6 +166,12 @@ def quiet_p99(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p99_ms": statistics.median(quiet) if quiet else None,
         "steal_median": statistics.median(r["steal"] for r in runs),
     }
+
+
+def quiet_ratio(runs: list[dict[str, Any]], bare: str, name: str) -> dict[str, Any]:
+    """The throughput ratio over the repetitions in which neither side of the pair lost CPU to the host."""
+    quiet = [r["ratio"][name] for r in runs if r[bare]["steal"] < QUIET_STEAL and r[name]["steal"] < QUIET_STEAL]
+    return {"pairs": len(quiet), "median": statistics.median(quiet) if quiet else None}
 
 
 # Every limit on (gate, concurrency counting, queue-rule lookup) but set where nothing is refused.
@@ -215,6 +232,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="2 short repetitions, 30 s RSS and accuracy runs")
     parser.add_argument("--skip", action="append", default=[], choices=["throughput", "rss", "accuracy"])
     parser.add_argument("--route", action="append", choices=list(ROUTES), help="measure only this route (repeatable)")
+    parser.add_argument(
+        "--quiet-retries",
+        type=int,
+        default=2,
+        help="run a measurement again, at most this many times, while the host steals >= 1 %% CPU (default 2)",
+    )
     parser.add_argument("--reps", type=int, help="throughput repetitions per route (default 5, 2 with --quick)")
     args = parser.parse_args()
     reps, seconds = (2, 5) if args.quick else (5, 10)
@@ -222,6 +245,8 @@ def main() -> int:
         if args.reps < 1:
             parser.error("--reps must be at least 1")
         reps = args.reps
+    if args.quiet_retries < 0:
+        parser.error("--quiet-retries must be 0 or more")
     routes = args.route or list(ROUTES)
     rss_seconds, accuracy_seconds = (30, 30) if args.quick else (300, 60)
     ensure_wrk()
@@ -246,7 +271,9 @@ def main() -> int:
                 control(limited, "PATCH", f"/_emulator/endpoints/{ENDPOINT}", UNREACHABLE_LIMITS)
                 if "throughput" not in args.skip:
                     print(f"throughput: {reps} interleaved repetitions x {seconds} s per route and server", flush=True)
-                    report["throughput"] = throughput([bare, emulator, limited], scripts, reps, seconds, routes)
+                    report["throughput"] = throughput(
+                        [bare, emulator, limited], scripts, reps, seconds, routes, args.quiet_retries
+                    )
                 if "rss" not in args.skip:
                     print(f"rss: paced POST /run for {rss_seconds} s", flush=True)
                     report["rss"] = rss_flatness(emulator, scripts["paced"], rss_seconds)

@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from emulator_bench_support import QUIET_STEAL, cpu_ticks, format_table, span_counts
-from emulator_throughput import quiet_p99
+from emulator_throughput import quiet_p99, quiet_ratio
 
 STAT = "cpu  100 5 20 800 10 0 5 60 0 0\ncpu0 50 2 10 400 5 0 2 30 0 0\n"
 
@@ -65,16 +65,32 @@ def test_quiet_p99_judges_nothing_when_no_repetition_was_quiet() -> None:
     assert quiet["reps"] == 0 and quiet["p99_ms"] is None
 
 
-def throughput_report(bare_steal: float, emulator_steal: float, emulator_p99: float) -> dict[str, object]:
+def pair(bare_rps: float, bare_steal: float, rps: float, steal: float) -> dict[str, object]:
+    return {"bare": {"steal": bare_steal}, "emulator": {"steal": steal}, "ratio": {"emulator": rps / bare_rps}}
+
+
+def test_quiet_ratio_uses_only_pairs_where_neither_side_lost_cpu() -> None:
+    runs = [pair(10_000, 0.0, 7_000, 0.0), pair(10_000, 0.3, 3_000, 0.0), pair(10_000, 0.0, 9_000, 0.0)]
+    quiet = quiet_ratio(runs, "bare", "emulator")
+    assert quiet == {"pairs": 2, "median": pytest.approx(0.8)}
+
+
+def test_quiet_ratio_is_none_without_a_quiet_pair() -> None:
+    assert quiet_ratio([pair(10_000, 0.2, 7_000, 0.0)], "bare", "emulator") == {"pairs": 0, "median": None}
+
+
+def throughput_report(bare_steal: float, emulator_steal: float, emulator_p99: float, emulator_rps: float = 7_000) -> dict[str, object]:
     def server(rps: float, p99: float, steal: float) -> dict[str, object]:
         return {"rps": rps, "p50_ms": 1.0, "p99_ms": p99, "steal": steal}
 
-    runs = [{"bare": server(10_000, 5.0, bare_steal), "emulator": server(7_000, emulator_p99, emulator_steal)}]
+    runs = [{"bare": server(10_000, 5.0, bare_steal), "emulator": server(emulator_rps, emulator_p99, emulator_steal)}]
+    runs[0]["ratio"] = {"emulator": emulator_rps / 10_000}
     return {
         "throughput": {
             "run": {
                 "median": {name: {k: runs[0][name][k] for k in ("rps", "p50_ms", "p99_ms")} for name in ("bare", "emulator")},
-                "ratio_median": {"emulator": 0.7},
+                "ratio_median": {"emulator": emulator_rps / 10_000},
+                "quiet_ratio": {"emulator": quiet_ratio(runs, "bare", "emulator")},
                 "quiet": {name: quiet_p99([runs[0][name]]) for name in ("bare", "emulator")},
             }
         }
@@ -92,3 +108,10 @@ def test_table_leaves_p99_unjudged_when_the_host_stole_time() -> None:
     table = format_table(throughput_report(0.0, 0.2, 40.0), {"run": 0.6}, 10.0, 0.1)
     emulator_row = next(line for line in table.splitlines() if "| emulator |" in line)
     assert "not judged" in emulator_row and "MISSED" not in emulator_row
+
+
+def test_table_judges_the_ratio_on_quiet_pairs_and_falls_back_to_all() -> None:
+    quiet = format_table(throughput_report(0.0, 0.0, 8.0, emulator_rps=5_000), {"run": 0.6}, 10.0, 0.1)
+    assert "0.50 (1 pairs) | >= 0.6x: MISSED" in quiet
+    noisy = format_table(throughput_report(0.3, 0.0, 8.0, emulator_rps=6_500), {"run": 0.6}, 10.0, 0.1)
+    assert "no quiet pair | >= 0.6x: ok" in noisy
