@@ -7,6 +7,8 @@ with continuous tokens), which is what gives these tests their teeth.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from discovery_targets import Settings as Target
 from discovery_targets import serve
@@ -32,14 +34,27 @@ def settings(base_url: str, *, concurrency: bool = False, hint: Documented | Non
     )
 
 
+# A stall of the shared event loop longer than this (the host took the CPU) shifts a small bucket's
+# count by a refilled token or more; such a run is measured again, at most twice.
+DISTURBED_SEND_LAG_MS = 50.0
+
+
+async def discover_status(target: Target) -> dict[str, Any]:
+    for _attempt in range(3):
+        async with serve(target) as base:
+            result: dict[str, Any] = (await discover(settings(base)))["operations"]["status"]
+        if result["evidence"]["max_send_lag_ms"] < DISTURBED_SEND_LAG_MS:
+            break
+    return result
+
+
 def within(measured: float | None, configured: float, share: float = 0.02) -> bool:
     return measured is not None and abs(measured - configured) <= share * configured
 
 
 @pytest.mark.parametrize("algorithm", ["fixed_window", "token_bucket"])
 async def test_names_the_algorithm_and_finds_the_numbers(algorithm: str) -> None:
-    async with serve(Target(algorithm, LIMIT, WINDOW_S, burst=LIMIT)) as base:
-        result = (await discover(settings(base)))["operations"]["status"]
+    result: dict[str, Any] = await discover_status(Target(algorithm, LIMIT, WINDOW_S, burst=LIMIT))
     assert result["algorithm"] == algorithm, result["evidence"]["mismatches"]
     assert within(result["limit"], LIMIT), result
     assert within(result["window_s"], WINDOW_S), result
@@ -54,8 +69,7 @@ async def test_names_the_algorithm_and_finds_the_numbers(algorithm: str) -> None
 
 
 async def test_a_bucket_with_a_burst_unlike_its_rate() -> None:
-    async with serve(Target("token_bucket", LIMIT, WINDOW_S, burst=8)) as base:
-        result = (await discover(settings(base)))["operations"]["status"]
+    result: dict[str, Any] = await discover_status(Target("token_bucket", LIMIT, WINDOW_S, burst=8))
     assert result["algorithm"] == "token_bucket"
     assert within(result["burst"], 8, 0.13)  # one request in 8 is 12.5%: the count is exact or off by one
     assert within(result["rate_per_s"], LIMIT / WINDOW_S)

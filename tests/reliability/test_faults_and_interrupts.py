@@ -27,7 +27,10 @@ from emulator_process import ROOT, EmulatorProcess
 
 KEY, ADMIN = "faults-key", "faults-admin"
 FAULTS = {"error_rate": 0.15, "error_status": 503, "latency_spike_rate": 0.1, "latency_spike_ms": 300,
-          "drop_connection_rate": 0.05, "worker_crash_rate": 0.2}
+          "drop_connection_rate": 0.15, "worker_crash_rate": 0.2}
+# geventhttpclient (under FastHttpUser) resends a GET once when the connection closes unanswered,
+# so only drops of POSTs (about half the smoke mix) reach the results: at 0.15 over 6 s, ~75 POSTs
+# all pass undropped with odds of 1e-5 (at 0.05 over 4 s it was about one run in twelve).
 
 
 def podbench(*argv: str, env_key: str = KEY, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -51,11 +54,11 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess
 @pytest.fixture(scope="module")
 def load_under_faults(faulty: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     out = tmp_path_factory.mktemp("faultload")
-    done = podbench("load", "--profile", "smoke", "--duration", "4s", "--target-url", faulty.base_v2,
+    done = podbench("load", "--profile", "smoke", "--duration", "6s", "--target-url", faulty.base_v2,
                     "--endpoint-id", "f", "--allow-destructive", "--out", str(out))
     assert done.returncode == 0, done.stderr[-2000:]
-    # Against a real target the cost is said before anything is sent (smoke: ~21 sends/s for 4 s).
-    assert re.match(r"podbench load: about \d+ requests planned over 4 s against http://127\.0\.0\.1", done.stderr), done.stderr
+    # Against a real target the cost is said before anything is sent (smoke: ~21 sends/s for 6 s).
+    assert re.match(r"podbench load: about \d+ requests planned over 6 s against http://127\.0\.0\.1", done.stderr), done.stderr
     return out, json.loads((out / "summary.json").read_text())
 
 
