@@ -29,7 +29,7 @@ KEY, ADMIN = "faults-key", "faults-admin"
 FAULTS = {"error_rate": 0.15, "error_status": 503, "latency_spike_rate": 0.1, "latency_spike_ms": 300,
           "drop_connection_rate": 0.15, "worker_crash_rate": 0.2}
 # geventhttpclient (under FastHttpUser) resends a GET once when the connection closes unanswered,
-# so only drops of POSTs (about half the smoke mix) reach the results: at 0.15 over 6 s, ~75 POSTs
+# so only drops of POSTs (a third of the smoke mix) reach the results: at 0.15 over 6 s, ~75 POSTs
 # all pass undropped with odds of 1e-5 (at 0.05 over 4 s it was about one run in twelve).
 
 
