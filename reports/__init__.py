@@ -9,20 +9,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reports.compare import ComparisonOutcome, build_comparison
-    from reports.page import ReportOutcome, build_report
+    from reports.compare import build_comparison
+    from reports.page import build_report
+    from reports.thresholds import Outcome
 
-__all__ = ["ComparisonOutcome", "ReportOutcome", "build_comparison", "build_report"]
+__all__ = ["Outcome", "build_comparison", "build_report"]
 
 
 def __getattr__(name: str) -> Any:
     # pandas and jinja2 load only when a report is built, so `podbench --help` stays fast.
-    if name in ("build_report", "ReportOutcome"):
+    if name == "build_report":
         from reports import page
 
-        return getattr(page, name)
-    if name in ("build_comparison", "ComparisonOutcome"):
+        return page.build_report
+    if name == "build_comparison":
         from reports import compare
 
-        return getattr(compare, name)
+        return compare.build_comparison
+    if name == "Outcome":
+        from reports import thresholds
+
+        return thresholds.Outcome
     raise AttributeError(name)

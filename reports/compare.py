@@ -7,7 +7,6 @@ intervals (reports/noise.py); thresholds add the pass/fail rules on top (reports
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +20,13 @@ from reports.metrics import TOTAL, conformance_counts, job_metrics, metric_value
 from reports.noise import change_noise, interval_series
 from reports.page import data_uri
 from reports.templating import render
-from reports.thresholds import RuleResult, Thresholds, evaluate_change, load_thresholds, worsening
+from reports.thresholds import Outcome, RuleResult, Thresholds, evaluate_change, load_thresholds, worsening
 
 COMPARED = (("requests", "count"), ("achieved_rps", "rate"), ("p50_ms", "ms"), ("p95_ms", "ms"), ("p99_ms", "ms"),
             ("p999_ms", "ms"), ("max_ms", "ms"), ("error_rate", "share"), ("rate_limited_share", "share"),
             ("timeout_rate", "share"))  # fmt: skip
 NOT_JUDGED = frozenset(("requests",))
 """A different request count follows from a different duration or profile; it is shown, not judged."""
-
-
-@dataclass(frozen=True)
-class ComparisonOutcome:
-    path: Path
-    results: list[RuleResult]
-
-    @property
-    def breached(self) -> bool:
-        return any(r.breached for r in self.results)
 
 
 def _verdict(metric: str, base: float, candidate: float, noise: float | None) -> str:
@@ -120,7 +109,7 @@ def _verdict_line(results: list[RuleResult], rows: list[dict[str, Any]]) -> dict
 
 def build_comparison(
     base_dir: str | Path, candidate_dir: str | Path, out_dir: str | Path, thresholds: str | Path | Thresholds | None = None
-) -> ComparisonOutcome:
+) -> Outcome:
     """Write `out_dir/comparison.html` and `comparison.json`; `breached` says whether to exit 1."""
     rules = load_thresholds(thresholds) if isinstance(thresholds, (str, Path)) else thresholds
     base, candidate = read_folder(base_dir), read_folder(candidate_dir)
@@ -156,4 +145,4 @@ def build_comparison(
         "metrics": rows,
     }  # fmt: skip
     (out / "comparison.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    return ComparisonOutcome(path, results)
+    return Outcome(path, results)

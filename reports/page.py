@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,10 @@ from reports.hdr import Distribution, distribution, distribution_from_values
 from reports.metrics import conformance_counts, job_metrics, metric_values, operation_rows
 from reports.redact import redact_text
 from reports.templating import render
-from reports.thresholds import RuleResult, Thresholds, evaluate, load_thresholds
+from reports.thresholds import Outcome, RuleResult, Thresholds, evaluate, load_thresholds
 
 LIFECYCLE = (("delay_time", "delay_time_ms", "queue delay"), ("execution_time", "execution_time_ms", "execution"),
              ("end_to_end", "end_to_end_ms", "end to end"))  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ReportOutcome:
-    path: Path
-    results: list[RuleResult]
-
-    @property
-    def breached(self) -> bool:
-        return any(r.breached for r in self.results)
 
 
 def data_uri(svg: bytes) -> str:
@@ -158,7 +147,7 @@ def report_context(run: RunFolder, results: list[RuleResult], rows: list[dict[st
     }
 
 
-def build_report(folder: str | Path, thresholds: str | Path | Thresholds | None = None) -> ReportOutcome:
+def build_report(folder: str | Path, thresholds: str | Path | Thresholds | None = None) -> Outcome:
     """Write `folder/report.html` and return where it is and how each threshold fared."""
     rules = load_thresholds(thresholds) if isinstance(thresholds, (str, Path)) else thresholds
     run = read_folder(folder)
@@ -170,4 +159,4 @@ def build_report(folder: str | Path, thresholds: str | Path | Thresholds | None 
         out.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise ReportInputError(f"cannot write {out}: {exc.strerror or exc}") from None
-    return ReportOutcome(out, results)
+    return Outcome(out, results)

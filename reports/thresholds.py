@@ -83,6 +83,22 @@ class RuleResult:
         return self.status == "broken"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A page written (report or comparison) and how its threshold rules came out."""
+
+    path: Path
+    results: list[RuleResult]
+
+    @property
+    def broken(self) -> list[RuleResult]:
+        return [r for r in self.results if r.breached]
+
+    @property
+    def breached(self) -> bool:
+        return any(r.breached for r in self.results)
+
+
 def parse_rule(text: str) -> Rule:
     match = RULE.match(text)
     if not match:

@@ -24,8 +24,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = build_report(args.folder, args.thresholds)
     except ReportInputError as exc:
         raise UsageError(str(exc)) from None
-    broken = [r for r in outcome.results if r.breached]
     print(f"report: {outcome.path}")
-    for result in broken:
+    for result in outcome.broken:
         print(f"threshold broken: {result.rule.text} ({result.detail})")
-    return 1 if broken else 0
+    return 1 if outcome.breached else 0
