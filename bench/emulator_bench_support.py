@@ -258,7 +258,7 @@ def format_table(report: dict[str, Any], goals: dict[str, float], p99_goal_ms: f
                 shown, shown_quiet, goal = "1.00", "", ""
                 if ratio is not None:
                     # Judged on the quiet pairs when there are any: steal slows the two sides unequally.
-                    pairs = result.get("quiet_ratio", {}).get(name, {"pairs": 0, "median": None})
+                    pairs = result["quiet_ratio"][name]
                     judged = ratio if pairs["median"] is None else pairs["median"]
                     shown = f"{ratio:.2f}"
                     shown_quiet = "no quiet pair" if pairs["median"] is None else f"{pairs['median']:.2f} ({pairs['pairs']} pairs)"
@@ -271,8 +271,8 @@ def format_table(report: dict[str, Any], goals: dict[str, float], p99_goal_ms: f
     if "rss" in report:
         rss = report["rss"]
         lines.append(
-            f"\nRSS over {rss['seconds']} s of POST /run at {rss['rps']:,.0f} req/s (paced at {rss.get('target_rps', 0):,}; "
-            f"p99 {rss['p99_ms']:.1f} ms; steal {rss.get('steal', 0.0):.0%}): "
+            f"\nRSS over {rss['seconds']} s of POST /run at {rss['rps']:,.0f} req/s (paced at {rss['target_rps']:,}; "
+            f"p99 {rss['p99_ms']:.1f} ms; steal {rss['steal']:.0%}): "
             f"start {rss['rss_start_mib']:.1f} MiB, after first fifth {rss['rss_settled_mib']:.1f} MiB, "
             f"end {rss['rss_end_mib']:.1f} MiB, growth {rss['growth_after_settle']:+.1%} "
             f"(goal < {rss_goal:.0%}: {verdict[rss['growth_after_settle'] < rss_goal]})"
