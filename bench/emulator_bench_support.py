@@ -23,6 +23,11 @@ SLACK_S = 1e-6
 # than about 1 % of the run, the stalls set p99, for the bare app as much as for the emulator.
 QUIET_STEAL = 0.01
 
+
+def is_quiet(run: dict[str, Any]) -> bool:
+    """Whether the host left this wrk run alone (its `steal` below QUIET_STEAL)."""
+    return bool(run["steal"] < QUIET_STEAL)
+
 # Appended to every wrk script: one JSON line with what the tables need (latencies in microseconds).
 DONE_LUA = """
 done = function(summary, latency, requests)

@@ -42,12 +42,12 @@ from typing import Any
 
 from emulator_bench_support import (
     DONE_LUA,
-    QUIET_STEAL,
     Server,
     accuracy_run,
     collect_wrk,
     cpu_ticks,
     format_table,
+    is_quiet,
     run_wrk,
     start_wrk,
     steal_since,
@@ -114,7 +114,7 @@ def measure(server: Server, path: str, script: Path, seconds: int, quiet_retries
     """One wrk run, run again (at most `quiet_retries` times) while the host steals CPU; the attempt
     with the least steal is kept, and every attempt's steal is recorded with it."""
     attempts = [run_wrk(server.url + path, script, seconds, env=server.client_env)]
-    while attempts[-1]["steal"] >= QUIET_STEAL and len(attempts) <= quiet_retries:
+    while not is_quiet(attempts[-1]) and len(attempts) <= quiet_retries:
         attempts.append(run_wrk(server.url + path, script, seconds, env=server.client_env))
     return {**min(attempts, key=lambda a: a["steal"]), "attempt_steals": [a["steal"] for a in attempts]}
 
@@ -159,7 +159,7 @@ def throughput(
 
 def quiet_p99(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The p99 goal is judged on the repetitions the hypervisor left alone (steal < QUIET_STEAL)."""
-    quiet = [r["p99_ms"] for r in runs if r["steal"] < QUIET_STEAL]
+    quiet = [r["p99_ms"] for r in runs if is_quiet(r)]
     return {
         "reps": len(quiet),
         "of": len(runs),
@@ -170,7 +170,7 @@ def quiet_p99(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def quiet_ratio(runs: list[dict[str, Any]], bare: str, name: str) -> dict[str, Any]:
     """The throughput ratio over the repetitions in which neither side of the pair lost CPU to the host."""
-    quiet = [r["ratio"][name] for r in runs if r[bare]["steal"] < QUIET_STEAL and r[name]["steal"] < QUIET_STEAL]
+    quiet = [r["ratio"][name] for r in runs if is_quiet(r[bare]) and is_quiet(r[name])]
     return {"pairs": len(quiet), "median": statistics.median(quiet) if quiet else None}
 
 
