@@ -47,12 +47,25 @@ def profile_text(workers: int, execution: dict[str, object], mean_s: float, quic
     )
 
 
-def run_setting(tmp: Path, index: int, workers: int, execution: dict[str, object], mean_s: float, quick: bool) -> dict[str, object]:
+def run_setting(
+    tmp: Path, index: int, workers: int, execution: dict[str, object], mean_s: float, quick: bool
+) -> dict[str, object]:
     profile = tmp / f"setting-{index}.toml"
     profile.write_text(profile_text(workers, execution, mean_s, quick))
     out = tmp / f"out-{index}"
-    argv = [sys.executable, "-m", "podbench", "capacity", "--profile", str(profile), "--slo", "p95_ms<=1000",
-            "--out", str(out), "--emulator-arg=--rate-limits=off"]
+    argv = [
+        sys.executable,
+        "-m",
+        "podbench",
+        "capacity",
+        "--profile",
+        str(profile),
+        "--slo",
+        "p95_ms<=1000",
+        "--out",
+        str(out),
+        "--emulator-arg=--rate-limits=off",
+    ]
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:
@@ -63,11 +76,15 @@ def run_setting(tmp: Path, index: int, workers: int, execution: dict[str, object
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="shorter holds (noisier)")
     args = parser.parse_args()
-    print(f"{'setting':<30} {'W':>3} {'truth':>7} {'measured':>9} {'ratio':>6} {'model':>7} {'ratio':>6} "
-          f"{'knee':>6} {'model knee':>10} {'time':>6}")
+    print(
+        f"{'setting':<30} {'W':>3} {'truth':>7} {'measured':>9} {'ratio':>6} {'model':>7} {'ratio':>6} "
+        f"{'knee':>6} {'model knee':>10} {'time':>6}"
+    )
     failures = 0
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="podbench-capacity-bench-") as tmp:
@@ -81,17 +98,32 @@ def main() -> int:
             ok = abs(measured / truth - 1) <= TOLERANCE and abs(predicted / truth - 1) <= TOLERANCE
             failures += not ok
             knee = result["knee_rps"]
-            rows.append({"setting": label, "workers": workers, "execution_time": execution, "truth_rps": truth,
-                         "measured_rps": measured, "model_rps": predicted, "knee_rps": knee,
-                         "model_knee_rps": model.get("knee_rps"), "within_10pct": ok, "seconds": result["_seconds"],
-                         "steps": result["steps"]})
-            print(f"{label:<30} {workers:>3} {truth:>7.1f} {measured:>9.2f} {measured / truth:>6.3f} {predicted:>7.2f} "
-                  f"{predicted / truth:>6.3f} {knee!s:>6} {model.get('knee_rps')!s:>10} {result['_seconds']:>5.0f}s"
-                  f"{'' if ok else '  OUTSIDE 10%'}")
+            rows.append(
+                {
+                    "setting": label,
+                    "workers": workers,
+                    "execution_time": execution,
+                    "truth_rps": truth,
+                    "measured_rps": measured,
+                    "model_rps": predicted,
+                    "knee_rps": knee,
+                    "model_knee_rps": model.get("knee_rps"),
+                    "within_10pct": ok,
+                    "seconds": result["_seconds"],
+                    "steps": result["steps"],
+                }
+            )
+            print(
+                f"{label:<30} {workers:>3} {truth:>7.1f} {measured:>9.2f} {measured / truth:>6.3f} {predicted:>7.2f} "
+                f"{predicted / truth:>6.3f} {knee!s:>6} {model.get('knee_rps')!s:>10} {result['_seconds']:>5.0f}s"
+                f"{'' if ok else '  OUTSIDE 10%'}"
+            )
     OUT.mkdir(exist_ok=True)
     (OUT / "capacity_accuracy.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"{len(SETTINGS) - failures}/{len(SETTINGS)} settings within {TOLERANCE:.0%} of W / mean execution time "
-          "(measured and model)")
+    print(
+        f"{len(SETTINGS) - failures}/{len(SETTINGS)} settings within {TOLERANCE:.0%} of W / mean execution time "
+        "(measured and model)"
+    )
     return 1 if failures else 0
 
 

@@ -28,6 +28,7 @@ def is_quiet(run: dict[str, Any]) -> bool:
     """Whether the host left this wrk run alone (its `steal` below QUIET_STEAL)."""
     return bool(run["steal"] < QUIET_STEAL)
 
+
 # Appended to every wrk script: one JSON line with what the tables need (latencies in microseconds).
 DONE_LUA = """
 done = function(summary, latency, requests)
@@ -45,7 +46,9 @@ class Server:
     """A server process (pinned to one CPU unless `cpu` is None), started with a ready file and
     stopped by its PID."""
 
-    def __init__(self, name: str, cmd: list[str], tmp: Path, *, cpu: int | None, api_key: str, admin_key: str) -> None:
+    def __init__(
+        self, name: str, cmd: list[str], tmp: Path, *, cpu: int | None, api_key: str, admin_key: str
+    ) -> None:
         self.name, self.cmd, self.tmp, self.cpu = name, cmd, tmp, cpu
         self.api_key, self.admin_key = api_key, admin_key
         self.url = ""
@@ -58,7 +61,11 @@ class Server:
         ready = self.tmp / f"{self.name}.ready.json"
         log_path = self.log_path
         pin = ["taskset", "-c", str(self.cpu)] if self.cpu is not None else []
-        env = {**os.environ, "PODBENCH_EMULATOR_API_KEY": self.api_key, "PODBENCH_EMULATOR_ADMIN_KEY": self.admin_key}
+        env = {
+            **os.environ,
+            "PODBENCH_EMULATOR_API_KEY": self.api_key,
+            "PODBENCH_EMULATOR_ADMIN_KEY": self.admin_key,
+        }
         with open(log_path, "wb") as log:
             self._proc = subprocess.Popen(
                 [*pin, *self.cmd, "--ready-file", str(ready)],
@@ -82,7 +89,9 @@ class Server:
     def rss_kib(self) -> int:
         return rss_kib(self.pid)
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._stop()
 
     def _stop(self) -> None:
@@ -103,8 +112,22 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def start_wrk(url: str, script: Path, seconds: int, *, env: dict[str, str], connections: int = 32) -> subprocess.Popen[str]:
-    cmd = ["taskset", "-c", str(WRK_CPU), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+def start_wrk(
+    url: str, script: Path, seconds: int, *, env: dict[str, str], connections: int = 32
+) -> subprocess.Popen[str]:
+    cmd = [
+        "taskset",
+        "-c",
+        str(WRK_CPU),
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -139,7 +162,9 @@ def steal_since(start: tuple[int, int]) -> float:
     return (steal - start[0]) / elapsed if elapsed > 0 else 0.0
 
 
-def run_wrk(url: str, script: Path, seconds: int, *, env: dict[str, str], connections: int = 32) -> dict[str, Any]:
+def run_wrk(
+    url: str, script: Path, seconds: int, *, env: dict[str, str], connections: int = 32
+) -> dict[str, Any]:
     """One wrk run; its result carries `steal`, the host's CPU steal share during the run."""
     start = cpu_ticks()
     result = collect_wrk(start_wrk(url, script, seconds, env=env, connections=connections))
@@ -147,7 +172,9 @@ def run_wrk(url: str, script: Path, seconds: int, *, env: dict[str, str], connec
     return result
 
 
-async def accuracy_run(server: Server, endpoint: str, seconds: int, limit: int = 1000, window_s: float = 10.0) -> dict[str, Any]:
+async def accuracy_run(
+    server: Server, endpoint: str, seconds: int, limit: int = 1000, window_s: float = 10.0
+) -> dict[str, Any]:
     """Offer 2x a sliding window's rate to /run; check every window-length span of accepts."""
     rate = 2 * limit / window_s
     admin = {"Authorization": f"Bearer {server.admin_key}"}
@@ -155,9 +182,16 @@ async def accuracy_run(server: Server, endpoint: str, seconds: int, limit: int =
     server_accepts: set[float] = set()
     log: list[tuple[float, float, int]] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
-        patch = {"limits": {"algorithm": "sliding_window", "queue": {"enabled": False},
-                            "run": {"rate": limit, "window_s": window_s, "concurrency": False}}}
-        async with session.patch(f"{server.url}/_emulator/endpoints/{endpoint}", json=patch, headers=admin) as resp:
+        patch = {
+            "limits": {
+                "algorithm": "sliding_window",
+                "queue": {"enabled": False},
+                "run": {"rate": limit, "window_s": window_s, "concurrency": False},
+            }
+        }
+        async with session.patch(
+            f"{server.url}/_emulator/endpoints/{endpoint}", json=patch, headers=admin
+        ) as resp:
             if resp.status != 200:
                 raise RuntimeError(f"PATCH limits answered {resp.status}: {await resp.text()}")
         async with session.get(limits_url, headers=admin) as resp:
@@ -170,8 +204,11 @@ async def accuracy_run(server: Server, endpoint: str, seconds: int, limit: int =
 
         async def send() -> None:
             sent = time.perf_counter()
-            async with session.post(f"{server.url}/v2/{endpoint}/run", json={"input": {"sleep": 0}},
-                                    headers={"Authorization": f"Bearer {server.api_key}"}) as resp:
+            async with session.post(
+                f"{server.url}/v2/{endpoint}/run",
+                json={"input": {"sleep": 0}},
+                headers={"Authorization": f"Bearer {server.api_key}"},
+            ) as resp:
                 await resp.read()
                 log.append((sent, time.perf_counter(), resp.status))
 
@@ -200,7 +237,9 @@ async def accuracy_run(server: Server, endpoint: str, seconds: int, limit: int =
         "window_s": window_s,
         "offered_rps": len(log) / elapsed,
         "seconds": seconds,
-        "accept_times_from": "emulator control API (server clock)" if server_side else "client log (reply times)",
+        "accept_times_from": "emulator control API (server clock)"
+        if server_side
+        else "client log (reply times)",
         "accepted_200": len(client_ok),
         "accepted_server": len(accepts),
         "rejected_429": sum(1 for *_, status in log if status == 429),
@@ -237,7 +276,9 @@ def span_counts(accepts: list[float], window_s: float) -> dict[str, Any]:
         "window_counts": windows,
         "min_in_any_span": min(spans, default=0),
         "spans_checked": len(spans),
-        "spans_at_least_99pct": sum(1 for c in spans if c >= 0.99 * (most or 1)) / len(spans) if spans else 0.0,
+        "spans_at_least_99pct": sum(1 for c in spans if c >= 0.99 * (most or 1)) / len(spans)
+        if spans
+        else 0.0,
     }
 
 
@@ -266,13 +307,19 @@ def format_table(report: dict[str, Any], goals: dict[str, float], p99_goal_ms: f
                     pairs = result["quiet_ratio"][name]
                     judged = ratio if pairs["median"] is None else pairs["median"]
                     shown = f"{ratio:.2f}"
-                    shown_quiet = "no quiet pair" if pairs["median"] is None else f"{pairs['median']:.2f} ({pairs['pairs']} pairs)"
+                    shown_quiet = (
+                        "no quiet pair"
+                        if pairs["median"] is None
+                        else f"{pairs['median']:.2f} ({pairs['pairs']} pairs)"
+                    )
                     goal = f">= {goals[route]}x: {verdict[judged >= goals[route]]}"
                 lines.append(
                     f"| {route} | {name} | {median['rps']:,.0f} | {median['p50_ms']:.2f} | {median['p99_ms']:.2f} | {shown} "
                     f"| {shown_quiet} | {goal} | {quiet['steal_median']:.0%} | {quiet_p99} | {p99} |"
                 )
-        lines.append(f"(load average over 1/5/15 min at the end: {' / '.join(f'{x:.1f}' for x in report.get('loadavg', []))})")
+        lines.append(
+            f"(load average over 1/5/15 min at the end: {' / '.join(f'{x:.1f}' for x in report.get('loadavg', []))})"
+        )
     if "rss" in report:
         rss = report["rss"]
         lines.append(

@@ -72,7 +72,9 @@ wrk.headers["Authorization"] = "Bearer " .. os.getenv("PODBENCH_BENCH_KEY")
 # Open-model pacing for the RSS run: one schedule shared by all connections of wrk's single
 # thread, read from the monotonic clock (LuaJIT's ffi; Debian's wrk has no clock of its own), so
 # the rate holds when replies slow down, which a fixed per-connection pause does not.
-PACED_LUA = POST_LUA + """
+PACED_LUA = (
+    POST_LUA
+    + """
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } podbench_timespec;
@@ -95,6 +97,7 @@ function delay()
   return wait
 end
 """
+)
 RSS_RATE = 5000
 RSS_CONNECTIONS = 64  # the schedule, not the replies, sets the rate while replies take < 64 / 5000 s
 
@@ -120,7 +123,12 @@ def measure(server: Server, path: str, script: Path, seconds: int, quiet_retries
 
 
 def throughput(
-    servers: list[Server], scripts: dict[str, Path], reps: int, seconds: int, routes: list[str], quiet_retries: int
+    servers: list[Server],
+    scripts: dict[str, Path],
+    reps: int,
+    seconds: int,
+    routes: list[str],
+    quiet_retries: int,
 ) -> dict[str, Any]:
     """servers[0] is the bare app; every other server's ratio is taken against it in the same repetition."""
     paths = {route: ROUTES[route] for route in routes}
@@ -135,8 +143,12 @@ def throughput(
             order = servers[rep % len(servers) :] + servers[: rep % len(servers)]  # rotate who goes first
             if rep % 2:
                 order.reverse()
-            row: dict[str, Any] = {s.name: measure(s, path, scripts[route], seconds, quiet_retries) for s in order}
-            row["ratio"] = {n: row[n]["rps"] / row[bare]["rps"] if row[bare]["rps"] else 0.0 for n in names[1:]}
+            row: dict[str, Any] = {
+                s.name: measure(s, path, scripts[route], seconds, quiet_retries) for s in order
+            }
+            row["ratio"] = {
+                n: row[n]["rps"] / row[bare]["rps"] if row[bare]["rps"] else 0.0 for n in names[1:]
+            }
             runs.append(row)
             cells = " | ".join(
                 f"{n} {row[n]['rps']:7.0f} req/s p99 {row[n]['p99_ms']:6.2f} ms steal {row[n]['steal']:4.0%}"
@@ -147,7 +159,8 @@ def throughput(
         results[route] = {
             "runs": runs,
             "median": {
-                n: {k: statistics.median(r[n][k] for r in runs) for k in ("rps", "p50_ms", "p99_ms")} for n in names
+                n: {k: statistics.median(r[n][k] for r in runs) for k in ("rps", "p50_ms", "p99_ms")}
+                for n in names
             },
             "ratio_median": {n: statistics.median(r["ratio"][n] for r in runs) for n in names[1:]},
             "quiet_ratio": {n: quiet_ratio(runs, bare, n) for n in names[1:]},
@@ -188,7 +201,9 @@ def rss_flatness(emulator: Server, script: Path, seconds: int) -> dict[str, Any]
     env = {**emulator.client_env, "PODBENCH_BENCH_RATE": str(RSS_RATE)}
     samples: list[tuple[float, int]] = []
     start, ticks = time.perf_counter(), cpu_ticks()
-    proc = start_wrk(emulator.url + f"/v2/{ENDPOINT}/run", script, seconds, env=env, connections=RSS_CONNECTIONS)
+    proc = start_wrk(
+        emulator.url + f"/v2/{ENDPOINT}/run", script, seconds, env=env, connections=RSS_CONNECTIONS
+    )
     interval = max(1.0, seconds / 60)
     while proc.poll() is None:
         samples.append((time.perf_counter() - start, emulator.rss_kib()))
@@ -228,17 +243,25 @@ def control(server: Server, method: str, path: str, body: Any = None) -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Emulator vs bare aiohttp: throughput, RSS, limiter accuracy.")
-    parser.add_argument("--quick", action="store_true", help="2 short repetitions, 30 s RSS and accuracy runs")
+    parser = argparse.ArgumentParser(
+        description="Emulator vs bare aiohttp: throughput, RSS, limiter accuracy."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="2 short repetitions, 30 s RSS and accuracy runs"
+    )
     parser.add_argument("--skip", action="append", default=[], choices=["throughput", "rss", "accuracy"])
-    parser.add_argument("--route", action="append", choices=list(ROUTES), help="measure only this route (repeatable)")
+    parser.add_argument(
+        "--route", action="append", choices=list(ROUTES), help="measure only this route (repeatable)"
+    )
     parser.add_argument(
         "--quiet-retries",
         type=int,
         default=2,
         help="run a measurement again, at most this many times, while the host steals >= 1 %% CPU (default 2)",
     )
-    parser.add_argument("--reps", type=int, help="throughput repetitions per route (default 5, 2 with --quick)")
+    parser.add_argument(
+        "--reps", type=int, help="throughput repetitions per route (default 5, 2 with --quick)"
+    )
     args = parser.parse_args()
     reps, seconds = (2, 5) if args.quick else (5, 10)
     if args.reps is not None:
@@ -259,7 +282,17 @@ def main() -> int:
         scripts = {"health": tmp / "get.lua", "run": tmp / "post.lua", "paced": tmp / "paced.lua"}
         for name, text in (("health", GET_LUA), ("run", POST_LUA), ("paced", PACED_LUA)):
             scripts[name].write_text(text + DONE_LUA)
-        emu_cmd = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--endpoint-id", ENDPOINT]
+        emu_cmd = [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--endpoint-id",
+            ENDPOINT,
+        ]
         bare_cmd = [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--port", "0"]
         keys = {"api_key": api_key, "admin_key": admin_key}
         if "throughput" not in args.skip or "rss" not in args.skip:
@@ -270,7 +303,10 @@ def main() -> int:
             ):
                 control(limited, "PATCH", f"/_emulator/endpoints/{ENDPOINT}", UNREACHABLE_LIMITS)
                 if "throughput" not in args.skip:
-                    print(f"throughput: {reps} interleaved repetitions x {seconds} s per route and server", flush=True)
+                    print(
+                        f"throughput: {reps} interleaved repetitions x {seconds} s per route and server",
+                        flush=True,
+                    )
                     report["throughput"] = throughput(
                         [bare, emulator, limited], scripts, reps, seconds, routes, args.quiet_retries
                     )
@@ -278,7 +314,10 @@ def main() -> int:
                     print(f"rss: paced POST /run for {rss_seconds} s", flush=True)
                     report["rss"] = rss_flatness(emulator, scripts["paced"], rss_seconds)
         if "accuracy" not in args.skip:
-            print(f"accuracy: sliding window 1000 / 10 s on /run, offered 200 req/s for {accuracy_seconds} s", flush=True)
+            print(
+                f"accuracy: sliding window 1000 / 10 s on /run, offered 200 req/s for {accuracy_seconds} s",
+                flush=True,
+            )
             with Server("emulator-limited", emu_cmd, tmp, cpu=0, **keys) as limited:
                 report["accuracy"] = asyncio.run(accuracy_run(limited, ENDPOINT, accuracy_seconds))
     report["loadavg"] = list(os.getloadavg())

@@ -58,7 +58,13 @@ def pin(cpu: int) -> list[str]:
 
 def podbench_load(emu: EmbeddedEmulator, profile: Path, out: Path) -> dict[str, Any]:
     cmd = [*pin(1), sys.executable, "-m", "podbench", "load", "--profile", str(profile), "--out", str(out)]
-    cmd += ["--target-url", emu.target.base_url, "--endpoint-id", emu.target.endpoint_id, "--allow-destructive"]
+    cmd += [
+        "--target-url",
+        emu.target.base_url,
+        "--endpoint-id",
+        emu.target.endpoint_id,
+        "--allow-destructive",
+    ]
     done = subprocess.run(cmd, env=emu.child_env(), capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
         raise SystemExit(f"podbench load failed ({done.returncode}): {done.stderr.strip()}")

@@ -70,15 +70,23 @@ class Tally:
 def start_emulator(tmp: Path) -> Server:
     cmd = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--endpoint-id", ENDPOINT]
     key = "soak-" + secrets.token_urlsafe(12)
-    return Server("emulator", cmd, tmp, cpu=None, api_key=key, admin_key="soak-admin-" + secrets.token_urlsafe(12))
+    return Server(
+        "emulator", cmd, tmp, cpu=None, api_key=key, admin_key="soak-admin-" + secrets.token_urlsafe(12)
+    )
 
 
-async def _send(session: aiohttp.ClientSession, emu: Server, tally: Tally, op: str, rng: random.Random) -> None:
+async def _send(
+    session: aiohttp.ClientSession, emu: Server, tally: Tally, op: str, rng: random.Random
+) -> None:
     base = f"{emu.url}/v2/{ENDPOINT}"
     method, url, body = "GET", f"{base}/health", None
     if op == "run":
         failing = rng.random() < 0.05  # a few FAILED jobs, so /retry has something to retry
-        method, url, body = "POST", f"{base}/run", {"input": {"fail": "soak"} if failing else {"sleep": 0.002}}
+        method, url, body = (
+            "POST",
+            f"{base}/run",
+            {"input": {"fail": "soak"} if failing else {"sleep": 0.002}},
+        )
     elif op == "runsync":
         method, url, body = "POST", f"{base}/runsync?wait=5000", {"input": {"sleep": 0.002}}
     elif op in ("status", "stream", "cancel"):
@@ -112,8 +120,9 @@ async def _send(session: aiohttp.ClientSession, emu: Server, tally: Tally, op: s
         tally.in_flight -= 1
 
 
-async def _drive(session: aiohttp.ClientSession, emu: Server, tally: Tally, op: str, rate: float,
-                 seconds: float, seed: int) -> None:
+async def _drive(
+    session: aiohttp.ClientSession, emu: Server, tally: Tally, op: str, rate: float, seconds: float, seed: int
+) -> None:
     """Open model: sends at fixed intervals, whatever the replies do; over MAX_IN_FLIGHT → dropped."""
     rng = random.Random(f"{seed}:{op}")
     tasks: set[asyncio.Task[None]] = set()
@@ -138,7 +147,9 @@ async def _sample_rss(emu: Server, seconds: float, samples: list[tuple[float, in
         await asyncio.sleep(2.0)
 
 
-async def _control(session: aiohttp.ClientSession, emu: Server, method: str, path: str, body: Any = None) -> Any:
+async def _control(
+    session: aiohttp.ClientSession, emu: Server, method: str, path: str, body: Any = None
+) -> Any:
     headers = {"Authorization": f"Bearer {emu.admin_key}"}
     async with session.request(method, f"{emu.url}/_emulator{path}", json=body, headers=headers) as resp:
         if resp.status != 200:
@@ -146,20 +157,34 @@ async def _control(session: aiohttp.ClientSession, emu: Server, method: str, pat
         return await resp.json()
 
 
-async def soak(emu: Server, seconds: float, rates: dict[str, float], retention_s: float, seed: int) -> dict[str, Any]:
+async def soak(
+    emu: Server, seconds: float, rates: dict[str, float], retention_s: float, seed: int
+) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=30)
     connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)
     headers = {"Authorization": f"Bearer {emu.api_key}"}
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
         # Instant-ish jobs on always-on workers, and retention short enough that expiry happens
         # many times inside the run (the documented 30 min would never expire in a 10 min soak).
-        await _control(session, emu, "PATCH", f"/endpoints/{ENDPOINT}", {
-            "workers_min": 3, "workers_max": 3, "cold_start_s": 0, "retention_run_s": retention_s,
-            "retention_runsync_s": min(60.0, retention_s)})
+        await _control(
+            session,
+            emu,
+            "PATCH",
+            f"/endpoints/{ENDPOINT}",
+            {
+                "workers_min": 3,
+                "workers_max": 3,
+                "cold_start_s": 0,
+                "retention_run_s": retention_s,
+                "retention_runsync_s": min(60.0, retention_s),
+            },
+        )
         tally = Tally()
         rss: list[tuple[float, int]] = []
         sampler = asyncio.create_task(_sample_rss(emu, seconds, rss, tally.started))
-        await asyncio.gather(*(_drive(session, emu, tally, op, rate, seconds, seed) for op, rate in rates.items()))
+        await asyncio.gather(
+            *(_drive(session, emu, tally, op, rate, seconds, seed) for op, rate in rates.items())
+        )
         elapsed = time.perf_counter() - tally.started
         await sampler
         await asyncio.sleep(1.0)  # let the last 2 ms jobs finish
@@ -174,8 +199,15 @@ async def soak(emu: Server, seconds: float, rates: dict[str, float], retention_s
     return _audit(tally, elapsed, stats, listed, rss, seconds, retention_s)
 
 
-def _audit(tally: Tally, elapsed: float, stats: dict[str, Any], listed: list[dict[str, Any]],
-           rss: list[tuple[float, int]], seconds: float, retention_s: float) -> dict[str, Any]:
+def _audit(
+    tally: Tally,
+    elapsed: float,
+    stats: dict[str, Any],
+    listed: list[dict[str, Any]],
+    rss: list[tuple[float, int]],
+    seconds: float,
+    retention_s: float,
+) -> dict[str, Any]:
     listed_ids = {job["id"] for job in listed}
     unknown_to_client = listed_ids - tally.accepted
     gone = tally.accepted - listed_ids
@@ -185,7 +217,7 @@ def _audit(tally: Tally, elapsed: float, stats: dict[str, Any], listed: list[dic
     five_xx = {f"{op}:{code}": n for (op, code), n in tally.statuses.items() if code >= 500}
     warmup = min(2 * retention_s + 10, seconds / 2)
     after = [kib for t, kib in rss if t >= warmup]
-    tail = after[-max(1, len(after) // 10):]
+    tail = after[-max(1, len(after) // 10) :]
     base_kib = after[0] if after else 0
     growth = (statistics.median(tail) - base_kib) / base_kib if base_kib else None
     by_op: dict[str, dict[str, int]] = {}
@@ -218,9 +250,14 @@ def _audit(tally: Tally, elapsed: float, stats: dict[str, Any], listed: list[dic
             "past_retention_awaiting_sweep": awaiting_sweep,
             "unknown_to_client": len(unknown_to_client),
         },
-        "rss": {"warmup_s": warmup, "after_warmup_kib": base_kib, "tail_median_kib": statistics.median(tail) if tail else None,
-                "growth": None if growth is None else round(growth, 4), "max_kib": max((k for _, k in rss), default=0),
-                "samples": rss},
+        "rss": {
+            "warmup_s": warmup,
+            "after_warmup_kib": base_kib,
+            "tail_median_kib": statistics.median(tail) if tail else None,
+            "growth": None if growth is None else round(growth, 4),
+            "max_kib": max((k for _, k in rss), default=0),
+            "samples": rss,
+        },
         "checks": checks,
         "ok": all(checks.values()),
     }
@@ -230,8 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the load (default 10)")
     parser.add_argument("--quick", action="store_true", help="1 minute, retention 10 s")
-    parser.add_argument("--rate-scale", type=float, default=1.0, help="multiply every rate (default 1: 2x the limits)")
-    parser.add_argument("--retention-s", type=float, help="job retention after a final state (default 60, quick 10)")
+    parser.add_argument(
+        "--rate-scale", type=float, default=1.0, help="multiply every rate (default 1: 2x the limits)"
+    )
+    parser.add_argument(
+        "--retention-s", type=float, help="job retention after a final state (default 60, quick 10)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=OUT / "soak.json")
     args = parser.parse_args(argv)
@@ -264,17 +305,23 @@ def _run(main_coro: Any) -> dict[str, Any]:
 
 
 def _print(r: dict[str, Any]) -> None:
-    print(f"soak: {r['seconds']} s, {r['requests']} requests ({r['achieved_rps']} req/s), offered {r['offered_rates']}")
+    print(
+        f"soak: {r['seconds']} s, {r['requests']} requests ({r['achieved_rps']} req/s), offered {r['offered_rates']}"
+    )
     for op, codes in r["status_by_op"].items():
         print(f"  {op:12} {codes}")
     print(f"  client errors {r['client_errors'] or 'none'}; dropped sends {r['dropped_sends'] or 'none'}")
     j = r["jobs"]
-    print(f"  jobs: client saw {j['accepted_by_client']} accepted, emulator {j['accepted_by_emulator']}; "
-          f"listed {j['still_listed']} {j['listed_by_status']}; vanished {j['vanished']} = expired {j['expired']} "
-          f"+ purged {j['purged']} + evicted {j['evicted']} + past retention {j['past_retention_awaiting_sweep']}? unknown to client {j['unknown_to_client']}")
+    print(
+        f"  jobs: client saw {j['accepted_by_client']} accepted, emulator {j['accepted_by_emulator']}; "
+        f"listed {j['still_listed']} {j['listed_by_status']}; vanished {j['vanished']} = expired {j['expired']} "
+        f"+ purged {j['purged']} + evicted {j['evicted']} + past retention {j['past_retention_awaiting_sweep']}? unknown to client {j['unknown_to_client']}"
+    )
     m = r["rss"]
-    print(f"  RSS: {m['after_warmup_kib']} KiB after {m['warmup_s']:.0f} s warm-up -> {m['tail_median_kib']} KiB "
-          f"(growth {m['growth']}; max {m['max_kib']} KiB; goal < {RSS_GOAL:.0%})")
+    print(
+        f"  RSS: {m['after_warmup_kib']} KiB after {m['warmup_s']:.0f} s warm-up -> {m['tail_median_kib']} KiB "
+        f"(growth {m['growth']}; max {m['max_kib']} KiB; goal < {RSS_GOAL:.0%})"
+    )
     for name, ok in r["checks"].items():
         print(f"  {'ok    ' if ok else 'FAILED'} {name}")
 

@@ -116,13 +116,19 @@ class ApiClient:
         if json_body is not None:
             data = json.dumps(json_body)
             all_headers.setdefault("Content-Type", "application/json")
-        sent = data[:EXCERPT_CHARS * 2] if isinstance(data, str) else (f"<{len(data)} bytes>" if data else "")
+        sent = (
+            data[: EXCERPT_CHARS * 2] if isinstance(data, str) else (f"<{len(data)} bytes>" if data else "")
+        )
         self.journal.requests_sent += 1
         try:
-            raw = self.session.request(method, url, data=data, headers=all_headers, params=params, timeout=timeout)
+            raw = self.session.request(
+                method, url, data=data, headers=all_headers, params=params, timeout=timeout
+            )
         except requests.RequestException as exc:
             self.journal.add(method, url, sent, None, error=type(exc).__name__)
-            raise HarnessError(f"target unreachable: {method} {self.journal.redact(url)}: {type(exc).__name__}") from exc
+            raise HarnessError(
+                f"target unreachable: {method} {self.journal.redact(url)}: {type(exc).__name__}"
+            ) from exc
         reply = _reply(raw)
         reply = replace(reply, exchange=self.journal.add(method, raw.url, sent, reply))
         if reply.status == 429 and retry_429 and attempt < RATE_LIMIT_RETRIES:
@@ -130,10 +136,22 @@ class ApiClient:
             # wait as told, on the target's clock, and send again
             self.journal.rate_limited += 1
             self.on_rate_limited(_retry_after(reply, attempt))
-            return self.send(method, url, json_body=json_body, data=data, headers=headers, auth=auth, params=params,
-                             timeout=timeout, allow_key_refusal=allow_key_refusal, attempt=attempt + 1)
+            return self.send(
+                method,
+                url,
+                json_body=json_body,
+                data=data,
+                headers=headers,
+                auth=auth,
+                params=params,
+                timeout=timeout,
+                allow_key_refusal=allow_key_refusal,
+                attempt=attempt + 1,
+            )
         if reply.status == 401 and auth and not allow_key_refusal:
-            raise HarnessError(f"the target refused the suite's API key ({method} {self.journal.redact(raw.url)} -> 401)")
+            raise HarnessError(
+                f"the target refused the suite's API key ({method} {self.journal.redact(raw.url)} -> 401)"
+            )
         return reply
 
     # operations ---------------------------------------------------------------------------
@@ -141,10 +159,18 @@ class ApiClient:
         self.journal.jobs_submitted += 1
         return self.send("POST", self.url("run"), json_body={"input": job_input, **extra})
 
-    def runsync(self, job_input: Any, *, wait_ms: int | None = None, timeout: float = TIMEOUT_S, **extra: Any) -> Reply:
+    def runsync(
+        self, job_input: Any, *, wait_ms: int | None = None, timeout: float = TIMEOUT_S, **extra: Any
+    ) -> Reply:
         self.journal.jobs_submitted += 1
         params = {"wait": wait_ms} if wait_ms is not None else None
-        return self.send("POST", self.url("runsync"), json_body={"input": job_input, **extra}, params=params, timeout=timeout)
+        return self.send(
+            "POST",
+            self.url("runsync"),
+            json_body={"input": job_input, **extra},
+            params=params,
+            timeout=timeout,
+        )
 
     def status(self, job_id: str, *, ttl_ms: int | None = None, method: str = "GET") -> Reply:
         params = {"ttl": ttl_ms} if ttl_ms is not None else None
@@ -190,7 +216,9 @@ class ControlClient:
         reply = _reply(raw)
         self.journal.add(method, url, json.dumps(body) if body is not None else "", reply)
         if reply.status >= 300:
-            raise HarnessError(f"control API {method} {path} -> {reply.status}: {self.journal.redact(reply.text[:300])}")
+            raise HarnessError(
+                f"control API {method} {path} -> {reply.status}: {self.journal.redact(reply.text[:300])}"
+            )
         return reply.body
 
     def advance(self, seconds: float) -> None:

@@ -56,8 +56,12 @@ class Target:
     profile: Profile
 
     def describe(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "endpoint_id": self.endpoint_id,
-                "api_key": f"<from ${self.api_key_env}, redacted>", "embedded_emulator": self.embedded}
+        return {
+            "base_url": self.base_url,
+            "endpoint_id": self.endpoint_id,
+            "api_key": f"<from ${self.api_key_env}, redacted>",
+            "embedded_emulator": self.embedded,
+        }
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +79,16 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
             raise HarnessError(f"no API key: set the environment variable {key_env}")
         control_url = pytestconfig.getoption("--control-url")
         profile = given_profile if given_profile is not None else Profile()
-        found = Target(url.rstrip("/"), endpoint_id, key, key_env, control_url,
-                       os.environ.get(ADMIN_KEY_ENV) if control_url else None, False, profile)
+        found = Target(
+            url.rstrip("/"),
+            endpoint_id,
+            key,
+            key_env,
+            control_url,
+            os.environ.get(ADMIN_KEY_ENV) if control_url else None,
+            False,
+            profile,
+        )
         run.target = found.describe()
         run.profile = dataclasses.asdict(profile)
         yield found
@@ -84,10 +96,25 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
     with booted_emulator() as emulator:
         # the emulator's limits are exactly 10 MiB / 20 MiB (facts §1.1), so its bisection starts
         # collapsed: 2 requests when right, a full search to the byte when not
-        profile = given_profile if given_profile is not None else Profile(
-            workers_max=emulator.workers_max, run_body=(10 * MIB, 10 * MIB), runsync_body=(20 * MIB, 20 * MIB))
-        found = Target(emulator.base_url, emulator.endpoint_id, emulator.api_key, "PODBENCH_EMULATOR_API_KEY",
-                       emulator.admin_url, emulator.admin_key, True, profile)
+        profile = (
+            given_profile
+            if given_profile is not None
+            else Profile(
+                workers_max=emulator.workers_max,
+                run_body=(10 * MIB, 10 * MIB),
+                runsync_body=(20 * MIB, 20 * MIB),
+            )
+        )
+        found = Target(
+            emulator.base_url,
+            emulator.endpoint_id,
+            emulator.api_key,
+            "PODBENCH_EMULATOR_API_KEY",
+            emulator.admin_url,
+            emulator.admin_key,
+            True,
+            profile,
+        )
         run.target = found.describe()
         run.profile = dataclasses.asdict(profile)
         yield found

@@ -56,8 +56,9 @@ class BootedEmulator:
 
 
 @contextmanager
-def booted_emulator(*, endpoint_id: str = ENDPOINT_ID, clock: str = "manual",
-                    rate_limits: bool = True) -> Iterator[BootedEmulator]:
+def booted_emulator(
+    *, endpoint_id: str = ENDPOINT_ID, clock: str = "manual", rate_limits: bool = True
+) -> Iterator[BootedEmulator]:
     """`rate_limits=False` boots with `--rate-limits off`: the control API then cannot turn limits on."""
     api_key = "conf-" + secrets.token_urlsafe(16)
     admin_key = "conf-admin-" + secrets.token_urlsafe(16)
@@ -66,19 +67,41 @@ def booted_emulator(*, endpoint_id: str = ENDPOINT_ID, clock: str = "manual",
         config = Path(tmp) / "emulator.toml"
         config.write_text(CONFIG.format(endpoint_id=endpoint_id, workers=WORKERS))
         log_path = Path(tmp) / "emulator.log"
-        cmd = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0",
-               "--endpoint-id", endpoint_id, "--ready-file", str(ready), "--clock", clock,
-               "--config", str(config), "--rate-limits", "on" if rate_limits else "off", "--parent-pid", str(os.getpid())]
+        cmd = [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--endpoint-id",
+            endpoint_id,
+            "--ready-file",
+            str(ready),
+            "--clock",
+            clock,
+            "--config",
+            str(config),
+            "--rate-limits",
+            "on" if rate_limits else "off",
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         env = dict(os.environ, PODBENCH_EMULATOR_API_KEY=api_key, PODBENCH_EMULATOR_ADMIN_KEY=admin_key)
         with open(log_path, "ab") as log:
             # Its own session: a Ctrl-C to the terminal's process group must not stop it before the
             # suite has finished the test at hand and written its verdict; the suite stops it below
             # (and --parent-pid ends it should the suite be killed outright).
-            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             port = _wait_ready(proc, ready, log_path)
             base = f"http://127.0.0.1:{port}"
-            yield BootedEmulator(f"{base}/v2", f"{base}/_emulator", endpoint_id, api_key, admin_key, WORKERS, proc.pid)
+            yield BootedEmulator(
+                f"{base}/v2", f"{base}/_emulator", endpoint_id, api_key, admin_key, WORKERS, proc.pid
+            )
         finally:
             _stop(proc)
 

@@ -34,7 +34,9 @@ class Jobs:
     def runsync(self, job_input: Any, *, wait_ms: int | None = None, **extra: Any) -> Reply:
         """/runsync, with a manual clock moved while the server holds the call (busy workers)."""
         held_s = (wait_ms / 1000 if wait_ms is not None else 90.0) + 1.0
-        return self.clock.while_held(lambda: self.api.runsync(job_input, wait_ms=wait_ms, **extra), advance_s=held_s)
+        return self.clock.while_held(
+            lambda: self.api.runsync(job_input, wait_ms=wait_ms, **extra), advance_s=held_s
+        )
 
     def status(self, job_id: str, **kwargs: Any) -> Reply:
         reply = self.api.status(job_id, **kwargs)
@@ -42,12 +44,16 @@ class Jobs:
             self._saw(job_id, reply.body.get("status"))
         return reply
 
-    def wait_for(self, job_id: str, states: frozenset[str] | set[str], *, within_s: float | None = None) -> dict[str, Any]:
+    def wait_for(
+        self, job_id: str, states: frozenset[str] | set[str], *, within_s: float | None = None
+    ) -> dict[str, Any]:
         """Poll /status until the job is in one of `states` (404 counts as 'gone')."""
         reply = self.clock.poll(
             lambda: self.status(job_id),
-            lambda r: (r.status == 404 and "gone" in states) or (
-                r.status == 200 and isinstance(r.body, dict) and r.body.get("status") in states),
+            lambda r: (
+                (r.status == 404 and "gone" in states)
+                or (r.status == 200 and isinstance(r.body, dict) and r.body.get("status") in states)
+            ),
             within_s=self.profile.job_timeout_s if within_s is None else within_s,
             what=f"job {job_id} in {sorted(states)}",
         )

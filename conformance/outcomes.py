@@ -23,7 +23,9 @@ VERIFIES = re.compile(r"""verifies\(\s*["']([\w.]+)["']\s*\)""")
 @cache
 def suite_claims() -> frozenset[str]:
     """Claims some test of the whole suite verifies, even when this run collected only part of it."""
-    return frozenset(m.group(1) for path in SUITE.glob("test_*.py") for m in VERIFIES.finditer(path.read_text()))
+    return frozenset(
+        m.group(1) for path in SUITE.glob("test_*.py") for m in VERIFIES.finditer(path.read_text())
+    )
 
 
 # Worst first: one violated test makes the claim violated.
@@ -60,8 +62,16 @@ class TestResult:
     excerpt: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, nodeid: str, claim_id: str, outcome: str, report: pytest.TestReport,
-           exc: BaseException | None, measured: dict[str, Any], excerpt: list[str]) -> TestResult:
+    def of(
+        cls,
+        nodeid: str,
+        claim_id: str,
+        outcome: str,
+        report: pytest.TestReport,
+        exc: BaseException | None,
+        measured: dict[str, Any],
+        excerpt: list[str],
+    ) -> TestResult:
         result = cls(nodeid, claim_id, outcome, round(report.duration, 4), measured, excerpt=excerpt)
         if isinstance(exc, Violation):
             result.expected, result.observed, result.severity = exc.expected, exc.observed, exc.severity.value
@@ -109,22 +119,26 @@ class ConformanceRun:
                 measured.update(r.measured)
             failing = [r for r in results if r.outcome in ("violated", "harness_error")]
             not_reached = self.interrupted and not results and claim_id in self.selected
-            entries.append({
-                "id": claim_id,
-                "kind": item.kind.value,
-                "source": item.source,
-                "quote": item.quote,
-                "owner": item.owner,
-                "outcome": outcome,
-                "tests": self.covered.get(claim_id, []),
-                "measured": measured,
-                "expected": failing[0].expected if failing else None,
-                "observed": failing[0].observed if failing else None,
-                "severity": failing[0].severity if failing else None,
-                "message": failing[0].message if failing else ("not run (interrupted)" if not_reached else ""),
-                "excerpt": "\n\n".join(failing[0].excerpt) if failing else "",
-                "results": [r.__dict__ for r in results],
-            })
+            entries.append(
+                {
+                    "id": claim_id,
+                    "kind": item.kind.value,
+                    "source": item.source,
+                    "quote": item.quote,
+                    "owner": item.owner,
+                    "outcome": outcome,
+                    "tests": self.covered.get(claim_id, []),
+                    "measured": measured,
+                    "expected": failing[0].expected if failing else None,
+                    "observed": failing[0].observed if failing else None,
+                    "severity": failing[0].severity if failing else None,
+                    "message": failing[0].message
+                    if failing
+                    else ("not run (interrupted)" if not_reached else ""),
+                    "excerpt": "\n\n".join(failing[0].excerpt) if failing else "",
+                    "results": [r.__dict__ for r in results],
+                }
+            )
         return entries
 
     def summary(self, entries: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -75,8 +75,10 @@ def find_boundary(send: Callable[[bytes], Reply | None], low: int, high: int) ->
             reply = send(body)
         if reply is None:
             found.probes.append((size, -1))
-            raise HarnessError(f"a {size}-byte body got no reply twice (connection refused, closed or timed out); "
-                               "cannot locate the limit")
+            raise HarnessError(
+                f"a {size}-byte body got no reply twice (connection refused, closed or timed out); "
+                "cannot locate the limit"
+            )
         found.probes.append((size, reply.status))
         if reply.status >= 500:
             raise HarnessError(f"a {size}-byte body got HTTP {reply.status}; cannot locate the limit")

@@ -35,23 +35,45 @@ def verifies(claim_id: str) -> pytest.MarkDecorator:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "endpoint conformance (podbench)")
-    group.addoption("--target-url", help="base URL of the endpoint API, e.g. https://api.runpod.ai/v2 "
-                    "(or $RUNPOD_ENDPOINT_BASE_URL); default: boot the emulator")
+    group.addoption(
+        "--target-url",
+        help="base URL of the endpoint API, e.g. https://api.runpod.ai/v2 "
+        "(or $RUNPOD_ENDPOINT_BASE_URL); default: boot the emulator",
+    )
     group.addoption("--endpoint-id", help="endpoint id (or $RUNPOD_ENDPOINT_ID)")
-    group.addoption("--api-key-env", default="RUNPOD_API_KEY", metavar="VAR",
-                    help="environment variable holding the API key (never a key on the command line)")
-    group.addoption("--target-profile", metavar="FILE", help="TOML: retention windows, limits, workersMax to expect")
+    group.addoption(
+        "--api-key-env",
+        default="RUNPOD_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the API key (never a key on the command line)",
+    )
+    group.addoption(
+        "--target-profile", metavar="FILE", help="TOML: retention windows, limits, workersMax to expect"
+    )
     group.addoption("--conformance-json", metavar="PATH", help="write the claim-by-claim verdict here")
-    group.addoption("--webhook-receiver-url", metavar="URL",
-                    help="public URL the target can reach that forwards to the suite's receiver "
-                    "(real targets only; see --webhook-listen-port)")
-    group.addoption("--webhook-listen-port", type=int, default=0, metavar="PORT",
-                    help="loopback port of the suite's webhook receiver (default: any free port)")
-    group.addoption("--control-url", metavar="URL", help="an emulator's control API (…/_emulator) for "
-                    "emulator-only tests against --target-url; admin key from $PODBENCH_EMULATOR_ADMIN_KEY")
+    group.addoption(
+        "--webhook-receiver-url",
+        metavar="URL",
+        help="public URL the target can reach that forwards to the suite's receiver "
+        "(real targets only; see --webhook-listen-port)",
+    )
+    group.addoption(
+        "--webhook-listen-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="loopback port of the suite's webhook receiver (default: any free port)",
+    )
+    group.addoption(
+        "--control-url",
+        metavar="URL",
+        help="an emulator's control API (…/_emulator) for "
+        "emulator-only tests against --target-url; admin key from $PODBENCH_EMULATOR_ADMIN_KEY",
+    )
     group.addoption("--run-slow", action="store_true", help="run tests that wait documented real time")
-    group.addoption("--allow-destructive", action="store_true",
-                    help="let tests purge the queue or flood a real endpoint")
+    group.addoption(
+        "--allow-destructive", action="store_true", help="let tests purge the queue or flood a real endpoint"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,8 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     config.stash[RUN_KEY] = ConformanceRun(
         real_target=bool(config.getoption("--target-url") or os.environ.get("RUNPOD_ENDPOINT_BASE_URL")),
-        has_control=bool(config.getoption("--control-url")) or not (
-            config.getoption("--target-url") or os.environ.get("RUNPOD_ENDPOINT_BASE_URL")),
+        has_control=bool(config.getoption("--control-url"))
+        or not (config.getoption("--target-url") or os.environ.get("RUNPOD_ENDPOINT_BASE_URL")),
     )
     count_ctrl_c_once(config)
     profile_path = config.getoption("--target-profile")
@@ -79,16 +101,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     run = config.stash[RUN_KEY]
     problems: list[str] = []
     for item in items:
         claims = [m.args[0] for m in item.iter_markers("verifies")]
         placements = [p for p in PLACEMENTS if item.get_closest_marker(p)]
         if len(claims) != 1:
-            problems.append(f"{item.nodeid}: verifies {len(claims)} claims {claims}; a test verifies exactly one")
+            problems.append(
+                f"{item.nodeid}: verifies {len(claims)} claims {claims}; a test verifies exactly one"
+            )
         if len(placements) != 1:
-            problems.append(f"{item.nodeid}: needs exactly one of @pytest.mark.portable / emulator_only, has {placements}")
+            problems.append(
+                f"{item.nodeid}: needs exactly one of @pytest.mark.portable / emulator_only, has {placements}"
+            )
         if claims:
             run.covered.setdefault(claims[0], []).append(item.nodeid)
     if problems:
@@ -104,7 +132,11 @@ def _skip_reason(item: pytest.Item, config: pytest.Config, run: ConformanceRun) 
         return "emulator-only: the target has no control API"
     if item.get_closest_marker("slow") and not (config.getoption("--run-slow") or run.has_control):
         return "slow: waits documented real time; pass --run-slow"  # a manual clock makes it fast
-    if item.get_closest_marker("destructive") and run.real_target and not config.getoption("--allow-destructive"):
+    if (
+        item.get_closest_marker("destructive")
+        and run.real_target
+        and not config.getoption("--allow-destructive")
+    ):
         return "destructive against a real target; pass --allow-destructive"
     return ""
 
@@ -124,8 +156,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run.estimate = {"jobs": jobs, "requests": requests, "upload_mb": upload_mb}
     if run.real_target:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        text = (f"conformance: this run will send about {jobs} jobs, {requests} requests and {upload_mb} MB of "
-                f"request bodies to the real target (polling adds requests while jobs run)")
+        text = (
+            f"conformance: this run will send about {jobs} jobs, {requests} requests and {upload_mb} MB of "
+            f"request bodies to the real target (polling adds requests while jobs run)"
+        )
         if reporter is not None:
             reporter.write_line(text, bold=True)
 
@@ -140,7 +174,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     claim_id = claims[0]
     if report.longrepr is not None and run.journal is not None:
         text = str(report.longrepr)
-        if run.journal.redact(text) != text:  # a target echoed a key: keep it out of the terminal and junit.xml
+        if (
+            run.journal.redact(text) != text
+        ):  # a target echoed a key: keep it out of the terminal and junit.xml
             report.longrepr = run.journal.redact(text)
     if report.when == "call" or report.outcome != "passed":
         excinfo = call.excinfo
@@ -184,8 +220,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     summary = run.summary()
     terminalreporter.write_line(
         "passed {passed}, violated {violated}, recorded {recorded}, harness errors {harness_errors}, "
-        "skipped {skipped}".format(**summary) + (" (interrupted: claims not reached are 'not run')"
-                                                  if summary["interrupted"] else ""))
+        "skipped {skipped}".format(**summary)
+        + (" (interrupted: claims not reached are 'not run')" if summary["interrupted"] else "")
+    )
     if summary["uncovered_claims"]:
         terminalreporter.write_line(f"claims no test covers: {', '.join(summary['uncovered_claims'])}")
 

@@ -62,7 +62,9 @@ def expectation(operation: str, profile: Profile, control: ControlClient | None)
 
 
 @contextmanager
-def emulator_limits(control: ControlClient | None, clock: Timekeeper, table: dict[str, Any]) -> Iterator[None]:
+def emulator_limits(
+    control: ControlClient | None, clock: Timekeeper, table: dict[str, Any]
+) -> Iterator[None]:
     """Turn the emulator's limits on with `table` (operation -> RateLimit, or top-level keys) for a block.
 
     Afterwards the endpoint's `limits` go back to what they were and the clock moves one window on,
@@ -78,8 +80,11 @@ def emulator_limits(control: ControlClient | None, clock: Timekeeper, table: dic
     patch: dict[str, Any] = {"enabled": True}
     for key, value in table.items():
         if isinstance(value, RateLimit):
-            patch[key] = {"rate": value.rate, "window_s": value.window_s,
-                          "concurrency": value.concurrency if value.concurrency is not None else False}
+            patch[key] = {
+                "rate": value.rate,
+                "window_s": value.window_s,
+                "concurrency": value.concurrency if value.concurrency is not None else False,
+            }
         else:
             patch[key] = value
     control.patch_endpoint({"limits": patch})
@@ -178,7 +183,9 @@ class Held:
         self._thread.join(timeout_s)
 
 
-def settle_until(clock: Timekeeper, done: Callable[[], bool], *, within_s: float, step_s: float = 0.5) -> bool:
+def settle_until(
+    clock: Timekeeper, done: Callable[[], bool], *, within_s: float, step_s: float = 0.5
+) -> bool:
     """Let target time pass in steps until `done()`; False when `within_s` of target time passed first."""
     moved = 0.0
     deadline = time.perf_counter() + within_s + 30.0
@@ -194,7 +201,9 @@ def settle_until(clock: Timekeeper, done: Callable[[], bool], *, within_s: float
     return True
 
 
-def wait_in_flight(control: ControlClient | None, clock: Timekeeper, budget: str, count: int, *, settle_s: float) -> None:
+def wait_in_flight(
+    control: ControlClient | None, clock: Timekeeper, budget: str, count: int, *, settle_s: float
+) -> None:
     """Until `count` held calls are counted in flight: read from the emulator, or a real pause."""
     if control is None:
         clock.pass_time(settle_s)
@@ -209,7 +218,9 @@ def wait_in_flight(control: ControlClient | None, clock: Timekeeper, budget: str
         if in_flight == count:
             return
         if time.perf_counter() > deadline:
-            raise HarnessError(f"{budget}: {in_flight} calls in flight at the emulator, the test needs {count}")
+            raise HarnessError(
+                f"{budget}: {in_flight} calls in flight at the emulator, the test needs {count}"
+            )
         time.sleep(0.02)
 
 
@@ -232,5 +243,8 @@ def limit_headers(reply: Reply | None) -> dict[str, str]:
     """The rate-limit headers of a reply: Retry-After, RateLimit*, X-RateLimit*."""
     if reply is None:
         return {}
-    return {name: value for name, value in reply.headers.items()
-            if name == "retry-after" or name.startswith(("ratelimit", "x-ratelimit"))}
+    return {
+        name: value
+        for name, value in reply.headers.items()
+        if name == "retry-after" or name.startswith(("ratelimit", "x-ratelimit"))
+    }

@@ -53,7 +53,9 @@ def parse_rate_limits(body: Mapping[str, Any], origin: str) -> dict[str, Any]:
         elif key in DOCUMENTED_LIMITS:
             limits[key] = _limit(value, where)
         else:
-            raise HarnessError(f"{where}: unknown operation (known: tolerance, {', '.join(DOCUMENTED_LIMITS)})")
+            raise HarnessError(
+                f"{where}: unknown operation (known: tolerance, {', '.join(DOCUMENTED_LIMITS)})"
+            )
     values["rate_limits"] = limits
     return values
 
@@ -69,6 +71,8 @@ def _limit(value: Any, where: str) -> RateLimit:
         raise HarnessError(f"{where}.rate must be a whole number, 1 or more, not {rate!r}")
     if isinstance(window_s, bool) or not isinstance(window_s, int | float) or window_s <= 0:
         raise HarnessError(f"{where}.window_s must be a number of seconds above 0, not {window_s!r}")
-    if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1):
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
         raise HarnessError(f"{where}.concurrency must be a whole number, 1 or more, not {concurrency!r}")
     return RateLimit(rate, float(window_s), concurrency)

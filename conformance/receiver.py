@@ -31,7 +31,9 @@ class Receiver:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((self.host, self.port), self._handler_class())
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def url(self, path: str) -> str:
@@ -61,7 +63,9 @@ class Receiver:
                 except ValueError:
                     body = raw.decode(errors="replace")
                 with receiver._lock:
-                    receiver.deliveries.append(Delivery(self.path, dict(self.headers), body, time.perf_counter()))
+                    receiver.deliveries.append(
+                        Delivery(self.path, dict(self.headers), body, time.perf_counter())
+                    )
                     status = receiver.answers.popleft() if receiver.answers else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

@@ -16,20 +16,31 @@ pytestmark = pytest.mark.budget(jobs=4, requests=20)
 
 @pytest.mark.portable
 @verifies("cancel.queued")
-def test_cancel_removes_a_queued_job_before_it_starts(api: ApiClient, jobs: Jobs, clock: Timekeeper, record: Recording) -> None:
+def test_cancel_removes_a_queued_job_before_it_starts(
+    api: ApiClient, jobs: Jobs, clock: Timekeeper, record: Recording
+) -> None:
     jobs.fill_workers(30)
     queued = jobs.submit({"output": "never runs"}, blocker=True)
     before = jobs.status(queued).body.get("status")
     reply = api.cancel(queued)
     checks.status_is("cancel.queued", reply, 200)
     body = checks.json_reply("cancel.queued", reply)
-    checks.that("cancel.queued", body.get("status") == "CANCELLED", expected="status CANCELLED in the reply", observed=body)
+    checks.that(
+        "cancel.queued",
+        body.get("status") == "CANCELLED",
+        expected="status CANCELLED in the reply",
+        observed=body,
+    )
     jobs.cleanup()
     clock.pass_time(2)
     after = jobs.status(queued).body
     record(status_before=before, states=jobs.seen[queued])
-    checks.that("cancel.queued", after.get("status") == "CANCELLED" and "IN_PROGRESS" not in jobs.seen[queued],
-                expected="CANCELLED and never started", observed=jobs.seen[queued])
+    checks.that(
+        "cancel.queued",
+        after.get("status") == "CANCELLED" and "IN_PROGRESS" not in jobs.seen[queued],
+        expected="CANCELLED and never started",
+        observed=jobs.seen[queued],
+    )
 
 
 @pytest.mark.portable
@@ -39,13 +50,21 @@ def test_cancel_stops_a_running_job(api: ApiClient, jobs: Jobs, clock: Timekeepe
     jobs.wait_for(job_id, {"IN_PROGRESS"})
     reply = api.cancel(job_id)
     checks.status_is("cancel.in_progress", reply, 200)
-    checks.that("cancel.in_progress", checks.json_reply("cancel.in_progress", reply).get("status") == "CANCELLED",
-                expected="status CANCELLED", observed=reply.body)
+    checks.that(
+        "cancel.in_progress",
+        checks.json_reply("cancel.in_progress", reply).get("status") == "CANCELLED",
+        expected="status CANCELLED",
+        observed=reply.body,
+    )
     clock.pass_time(4)
     after = jobs.status(job_id).body
     record(reply=reply.body, after=after)
-    checks.that("cancel.in_progress", after.get("status") == "CANCELLED" and "output" not in after,
-                expected="still CANCELLED with no output after the job's run time", observed=after)
+    checks.that(
+        "cancel.in_progress",
+        after.get("status") == "CANCELLED" and "output" not in after,
+        expected="still CANCELLED with no output after the job's run time",
+        observed=after,
+    )
 
 
 @pytest.mark.portable
@@ -66,4 +85,8 @@ def test_cancel_of_a_finished_job_is_recorded(api: ApiClient, jobs: Jobs, record
     jobs.wait_final(job_id)
     reply = api.cancel(job_id)
     after = jobs.status(job_id)
-    record(http_status=reply.status, body=reply.body or reply.text[:300], status_after=(after.body or {}).get("status"))
+    record(
+        http_status=reply.status,
+        body=reply.body or reply.text[:300],
+        status_after=(after.body or {}).get("status"),
+    )

@@ -37,8 +37,12 @@ def test_a_missing_or_wrong_key_gets_401(api: ApiClient, case: str) -> None:
 @verifies("errors.auth_reply")
 def test_the_401_reply_is_recorded(api: ApiClient, record: Recording) -> None:
     reply = api.send("GET", api.url("health"), auth=False)
-    record(http_status=reply.status, content_type=reply.headers.get("content-type"), body=reply.body or reply.text[:300],
-           www_authenticate=reply.headers.get("www-authenticate"))
+    record(
+        http_status=reply.status,
+        content_type=reply.headers.get("content-type"),
+        body=reply.body or reply.text[:300],
+        www_authenticate=reply.headers.get("www-authenticate"),
+    )
 
 
 @pytest.mark.portable
@@ -46,7 +50,9 @@ def test_the_401_reply_is_recorded(api: ApiClient, record: Recording) -> None:
 def test_an_unknown_endpoint_gets_404(api: ApiClient) -> None:
     other = "no-such-endpoint-" + uuid.uuid4().hex[:8]
     for method, path in (("GET", "health"), ("POST", "run")):
-        reply = api.send(method, api.url(path, endpoint_id=other), json_body={"input": {}}, allow_key_refusal=True)
+        reply = api.send(
+            method, api.url(path, endpoint_id=other), json_body={"input": {}}, allow_key_refusal=True
+        )
         checks.status_is("errors.unknown_endpoint", reply, 404)
 
 
@@ -54,21 +60,36 @@ def test_an_unknown_endpoint_gets_404(api: ApiClient) -> None:
 @verifies("errors.unknown_job")
 def test_an_unknown_job_gets_404_on_every_job_operation(api: ApiClient) -> None:
     job_id = f"{uuid.uuid4()}-u1"
-    for name, reply in (("status", api.status(job_id)), ("stream", api.stream(job_id, wait_ms=1000)),
-                        ("cancel", api.cancel(job_id)), ("retry", api.retry(job_id))):
-        checks.that("errors.unknown_job", reply.status == 404, expected=f"HTTP 404 from /{name}",
-                    observed=f"HTTP {reply.status}: {reply.text[:200]}")
+    for name, reply in (
+        ("status", api.status(job_id)),
+        ("stream", api.stream(job_id, wait_ms=1000)),
+        ("cancel", api.cancel(job_id)),
+        ("retry", api.retry(job_id)),
+    ):
+        checks.that(
+            "errors.unknown_job",
+            reply.status == 404,
+            expected=f"HTTP 404 from /{name}",
+            observed=f"HTTP {reply.status}: {reply.text[:200]}",
+        )
 
 
 @pytest.mark.portable
 @verifies("errors.not_found_reply")
 def test_the_404_reply_is_recorded(api: ApiClient, record: Recording) -> None:
     reply = api.status(f"{uuid.uuid4()}-u1")
-    record(http_status=reply.status, content_type=reply.headers.get("content-type"), body=reply.body or reply.text[:300])
+    record(
+        http_status=reply.status,
+        content_type=reply.headers.get("content-type"),
+        body=reply.body or reply.text[:300],
+    )
 
 
 BAD_INPUT: dict[str, dict[str, Any]] = {
-    "malformed_json": {"data": '{"input": {"prompt": "unterminated"', "headers": {"Content-Type": "application/json"}},
+    "malformed_json": {
+        "data": '{"input": {"prompt": "unterminated"',
+        "headers": {"Content-Type": "application/json"},
+    },
     "empty_body": {"data": "", "headers": {"Content-Type": "application/json"}},
     "json_array": {"data": "[1, 2, 3]", "headers": {"Content-Type": "application/json"}},
     "missing_input": {"json_body": {"prompt": "no input key"}},
@@ -117,8 +138,11 @@ def test_a_bare_key_without_bearer_is_accepted(api: ApiClient) -> None:
 @pytest.mark.portable
 @verifies("policy.out_of_range_reply")
 def test_out_of_range_policy_values_are_recorded(api: ApiClient, jobs: Jobs, record: Recording) -> None:
-    cases = {"executionTimeout_1000": {"executionTimeout": 1000}, "ttl_1000": {"ttl": 1000},
-             "executionTimeout_8_days": {"executionTimeout": 8 * 86_400_000}}
+    cases = {
+        "executionTimeout_1000": {"executionTimeout": 1000},
+        "ttl_1000": {"ttl": 1000},
+        "executionTimeout_8_days": {"executionTimeout": 8 * 86_400_000},
+    }
     for name, policy in cases.items():
         reply = api.run({"output": name}, policy=policy)
         record(**{name: [reply.status, reply.body or reply.text[:200]]})

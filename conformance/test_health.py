@@ -32,7 +32,9 @@ def _jobs(api: ApiClient) -> dict[str, int]:
 @pytest.mark.portable
 @pytest.mark.budget(jobs=7, requests=40)
 @verifies("health.counts")
-def test_health_counts_the_jobs_the_suite_made(api: ApiClient, jobs: Jobs, profile: Profile, record: Recording) -> None:
+def test_health_counts_the_jobs_the_suite_made(
+    api: ApiClient, jobs: Jobs, profile: Profile, record: Recording
+) -> None:
     before = _jobs(api)
     for job_id in [jobs.submit({"output": n}) for n in range(2)] + [jobs.submit({"fail": "counted"})]:
         jobs.wait_final(job_id)
@@ -46,7 +48,15 @@ def test_health_counts_the_jobs_the_suite_made(api: ApiClient, jobs: Jobs, profi
     busy = _jobs(api)
     delta = {k: settled[k] - before[k] for k in COUNTERS}
     record(before=before, settled=settled, busy=busy, delta=delta)
-    checks.that("health.counts", delta["completed"] >= 2 and delta["failed"] >= 3 and delta["retried"] >= 1,
-                expected="completed +2, failed +3, retried +1 (at least)", observed=delta)
-    checks.that("health.counts", busy["inProgress"] >= profile.workers_max and busy["inQueue"] >= 1,
-                expected=f"inProgress >= {profile.workers_max} and inQueue >= 1 with every worker busy", observed=busy)
+    checks.that(
+        "health.counts",
+        delta["completed"] >= 2 and delta["failed"] >= 3 and delta["retried"] >= 1,
+        expected="completed +2, failed +3, retried +1 (at least)",
+        observed=delta,
+    )
+    checks.that(
+        "health.counts",
+        busy["inProgress"] >= profile.workers_max and busy["inQueue"] >= 1,
+        expected=f"inProgress >= {profile.workers_max} and inQueue >= 1 with every worker busy",
+        observed=busy,
+    )

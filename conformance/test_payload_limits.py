@@ -25,7 +25,9 @@ _found: dict[str, Boundary | HarnessError] = {}
 def _sender(api: ApiClient, clock: Timekeeper, operation: str) -> Callable[[bytes], Reply | None]:
     def post(body: bytes) -> Reply:
         params = {"wait": 1000} if operation == "runsync" else None
-        return api.send("POST", api.url(operation), data=body, params=params, headers={"Content-Type": "application/json"})
+        return api.send(
+            "POST", api.url(operation), data=body, params=params, headers={"Content-Type": "application/json"}
+        )
 
     def send(body: bytes) -> Reply | None:
         try:
@@ -35,6 +37,7 @@ def _sender(api: ApiClient, clock: Timekeeper, operation: str) -> Callable[[byte
             if isinstance(exc.__cause__, requests.ConnectionError | requests.Timeout):
                 return None
             raise
+
     return send
 
 
@@ -52,19 +55,29 @@ def boundary(api: ApiClient, clock: Timekeeper, profile: Profile, operation: str
 
 
 def _check_limit(claim_id: str, found: Boundary, low: int, high: int) -> None:
-    checks.that(claim_id, found.smallest_refused is not None, expected=f"bodies over {high} bytes refused",
-                observed=f"accepted {found.largest_accepted} bytes", severity=Severity.MAJOR)
+    checks.that(
+        claim_id,
+        found.smallest_refused is not None,
+        expected=f"bodies over {high} bytes refused",
+        observed=f"accepted {found.largest_accepted} bytes",
+        severity=Severity.MAJOR,
+    )
     assert found.largest_accepted is not None and found.smallest_refused is not None
-    checks.that(claim_id, found.largest_accepted >= low and found.smallest_refused <= high + 1,
-                expected=f"limit between {low} and {high} bytes",
-                observed=f"largest accepted {found.largest_accepted}, smallest refused {found.smallest_refused}",
-                severity=Severity.MAJOR)
+    checks.that(
+        claim_id,
+        found.largest_accepted >= low and found.smallest_refused <= high + 1,
+        expected=f"limit between {low} and {high} bytes",
+        observed=f"largest accepted {found.largest_accepted}, smallest refused {found.smallest_refused}",
+        severity=Severity.MAJOR,
+    )
 
 
 @pytest.mark.portable
 @RUN_BUDGET
 @verifies("run.payload_limit")
-def test_run_body_limit_is_10_mb(api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording) -> None:
+def test_run_body_limit_is_10_mb(
+    api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording
+) -> None:
     found = boundary(api, clock, profile, "run")
     record(**found.measured())
     _check_limit("run.payload_limit", found, *profile.run_body)
@@ -73,12 +86,18 @@ def test_run_body_limit_is_10_mb(api: ApiClient, clock: Timekeeper, profile: Pro
 @pytest.mark.portable
 @NO_BUDGET
 @verifies("run.payload_refusal")
-def test_run_oversized_body_is_refused_with_400_and_a_problem_body(api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording) -> None:
+def test_run_oversized_body_is_refused_with_400_and_a_problem_body(
+    api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording
+) -> None:
     found = boundary(api, clock, profile, "run")
     record(**found.measured())
     refusal = found.refusal
-    checks.that("run.payload_refusal", refusal is not None, expected="an HTTP reply refusing an oversized body",
-                observed=f"no body was refused (largest accepted {found.largest_accepted} bytes)")
+    checks.that(
+        "run.payload_refusal",
+        refusal is not None,
+        expected="an HTTP reply refusing an oversized body",
+        observed=f"no body was refused (largest accepted {found.largest_accepted} bytes)",
+    )
     assert refusal is not None
     checks.status_is("run.payload_refusal", refusal, 400)
     checks.client_error_with_message("run.payload_refusal", refusal)
@@ -87,7 +106,9 @@ def test_run_oversized_body_is_refused_with_400_and_a_problem_body(api: ApiClien
 @pytest.mark.portable
 @RUNSYNC_BUDGET
 @verifies("runsync.payload_limit")
-def test_runsync_body_limit_is_20_mb(api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording) -> None:
+def test_runsync_body_limit_is_20_mb(
+    api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording
+) -> None:
     found = boundary(api, clock, profile, "runsync")
     record(**found.measured())
     _check_limit("runsync.payload_limit", found, *profile.runsync_body)
@@ -96,6 +117,8 @@ def test_runsync_body_limit_is_20_mb(api: ApiClient, clock: Timekeeper, profile:
 @pytest.mark.portable
 @NO_BUDGET
 @verifies("runsync.payload_refusal")
-def test_runsync_oversized_body_reply_is_recorded(api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording) -> None:
+def test_runsync_oversized_body_reply_is_recorded(
+    api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording
+) -> None:
     found = boundary(api, clock, profile, "runsync")
     record(**found.measured())

@@ -15,8 +15,12 @@ pytestmark = [pytest.mark.destructive, pytest.mark.budget(jobs=6, requests=30)]
 
 @pytest.mark.portable
 @verifies("purge.queued_only")
-def test_purge_removes_queued_jobs_and_lets_running_ones_finish(api: ApiClient, jobs: Jobs, record: Recording) -> None:
-    running = [jobs.submit({"sleep": 3, "output": "survives"}, blocker=True) for _ in range(jobs.profile.workers_max)]
+def test_purge_removes_queued_jobs_and_lets_running_ones_finish(
+    api: ApiClient, jobs: Jobs, record: Recording
+) -> None:
+    running = [
+        jobs.submit({"sleep": 3, "output": "survives"}, blocker=True) for _ in range(jobs.profile.workers_max)
+    ]
     for job_id in running:
         jobs.wait_for(job_id, {"IN_PROGRESS"})
     queued = [jobs.submit({"output": "purged"}, blocker=True) for _ in range(2)]
@@ -25,14 +29,29 @@ def test_purge_removes_queued_jobs_and_lets_running_ones_finish(api: ApiClient, 
     body = checks.json_reply("purge.queued_only", reply)
     finals = [jobs.wait_final(job_id) for job_id in running]
     queued_after = [jobs.status(job_id) for job_id in queued]
-    record(removed=body.get("removed"), running_final=[f.get("status") for f in finals],
-           queued_after=[[r.status, (r.body or {}).get("status")] for r in queued_after])
-    checks.that("purge.queued_only", isinstance(body.get("removed"), int) and body["removed"] >= len(queued),
-                expected=f"removed >= {len(queued)}", observed=body)
-    checks.that("purge.queued_only", all(f.get("status") == "COMPLETED" and f.get("output") == "survives" for f in finals),
-                expected="the running jobs complete", observed=finals)
-    checks.that("purge.queued_only", not any((r.body or {}).get("status") in ("IN_PROGRESS", "COMPLETED") for r in queued_after),
-                expected="purged jobs never run", observed=[r.body for r in queued_after])
+    record(
+        removed=body.get("removed"),
+        running_final=[f.get("status") for f in finals],
+        queued_after=[[r.status, (r.body or {}).get("status")] for r in queued_after],
+    )
+    checks.that(
+        "purge.queued_only",
+        isinstance(body.get("removed"), int) and body["removed"] >= len(queued),
+        expected=f"removed >= {len(queued)}",
+        observed=body,
+    )
+    checks.that(
+        "purge.queued_only",
+        all(f.get("status") == "COMPLETED" and f.get("output") == "survives" for f in finals),
+        expected="the running jobs complete",
+        observed=finals,
+    )
+    checks.that(
+        "purge.queued_only",
+        not any((r.body or {}).get("status") in ("IN_PROGRESS", "COMPLETED") for r in queued_after),
+        expected="purged jobs never run",
+        observed=[r.body for r in queued_after],
+    )
 
 
 @pytest.mark.portable

@@ -20,15 +20,26 @@ def test_retry_requeues_a_failed_job_under_the_same_id(api: ApiClient, jobs: Job
     reply = api.retry(job_id)
     checks.status_is("retry.requeues", reply, 200)
     body = checks.json_reply("retry.requeues", reply)
-    checks.that("retry.requeues", body.get("id") == job_id, expected=f"the same id {job_id}", observed=body.get("id"))
+    checks.that(
+        "retry.requeues", body.get("id") == job_id, expected=f"the same id {job_id}", observed=body.get("id")
+    )
     requeued = jobs.status(job_id).body
-    checks.that("retry.requeues", requeued.get("status") in ("IN_QUEUE", "IN_PROGRESS")
-                and "output" not in requeued and "error" not in requeued,
-                expected="requeued, the previous output and error removed", observed=requeued)
+    checks.that(
+        "retry.requeues",
+        requeued.get("status") in ("IN_QUEUE", "IN_PROGRESS")
+        and "output" not in requeued
+        and "error" not in requeued,
+        expected="requeued, the previous output and error removed",
+        observed=requeued,
+    )
     second = jobs.wait_final(job_id)
     record(reply=body, states=jobs.seen[job_id], final=second)
-    checks.that("retry.requeues", second.get("status") == "FAILED" and second.get("error") == "first and second time",
-                expected="the original input run again (same error)", observed=second)
+    checks.that(
+        "retry.requeues",
+        second.get("status") == "FAILED" and second.get("error") == "first and second time",
+        expected="the original input run again (same error)",
+        observed=second,
+    )
 
 
 @pytest.mark.portable
@@ -49,14 +60,19 @@ def test_retry_leaves_a_completed_job_alone(api: ApiClient, jobs: Jobs, record: 
     after = jobs.status(job_id).body
     record(retry_status=reply.status, after=after)
     requeued = 200 <= reply.status < 300 and (reply.body or {}).get("status") == "IN_QUEUE"
-    checks.that("retry.only_failed", not requeued and after.get("status") == "COMPLETED" and after.get("output") == "keep me",
-                expected="the retry refused; the job still COMPLETED with its output",
-                observed={"retry": [reply.status, reply.body], "job": after})
+    checks.that(
+        "retry.only_failed",
+        not requeued and after.get("status") == "COMPLETED" and after.get("output") == "keep me",
+        expected="the retry refused; the job still COMPLETED with its output",
+        observed={"retry": [reply.status, reply.body], "job": after},
+    )
 
 
 @pytest.mark.portable
 @verifies("retry.non_failed_reply")
-def test_retry_replies_for_non_failed_jobs_are_recorded(api: ApiClient, jobs: Jobs, record: Recording) -> None:
+def test_retry_replies_for_non_failed_jobs_are_recorded(
+    api: ApiClient, jobs: Jobs, record: Recording
+) -> None:
     done = jobs.submit({"output": "done"})
     jobs.wait_final(done)
     running = jobs.submit({"sleep": 30}, blocker=True)

@@ -20,8 +20,12 @@ def test_run_answers_a_job_id_and_processes_the_job(api: ApiClient, jobs: Jobs) 
     job_id = body.get("id")
     checks.that("run.accepted", isinstance(job_id, str) and bool(job_id), expected="a job id", observed=body)
     final = jobs.wait_final(str(job_id))
-    checks.that("run.accepted", final.get("status") == "COMPLETED" and final.get("output") == "background",
-                expected={"status": "COMPLETED", "output": "background"}, observed=final)
+    checks.that(
+        "run.accepted",
+        final.get("status") == "COMPLETED" and final.get("output") == "background",
+        expected={"status": "COMPLETED", "output": "background"},
+        observed=final,
+    )
 
 
 @pytest.mark.portable
@@ -32,5 +36,10 @@ def test_run_reply_matches_the_documented_shape(api: ApiClient, jobs: Jobs, reco
     body = checks.json_reply("run.schema", reply)
     record(status=body.get("status"), keys=sorted(body))
     checks.matches_schema("run.schema", "run", body)
-    checks.that("run.schema", body.get("status") == "IN_QUEUE", expected="status IN_QUEUE", observed=body.get("status"),
-                severity=Severity.MINOR)
+    checks.that(
+        "run.schema",
+        body.get("status") == "IN_QUEUE",
+        expected="status IN_QUEUE",
+        observed=body.get("status"),
+        severity=Severity.MINOR,
+    )

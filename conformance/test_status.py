@@ -17,7 +17,9 @@ from conformance.violations import Recording, Severity
 
 @pytest.mark.portable
 @verifies("status.lifecycle")
-def test_polling_sees_only_legal_transitions_and_a_stable_id(api: ApiClient, jobs: Jobs, clock: Timekeeper, profile: Profile, record: Recording) -> None:
+def test_polling_sees_only_legal_transitions_and_a_stable_id(
+    api: ApiClient, jobs: Jobs, clock: Timekeeper, profile: Profile, record: Recording
+) -> None:
     job_id = jobs.submit({"sleep": 2, "output": "done"})
     ids: set[str] = set()
 
@@ -27,11 +29,18 @@ def test_polling_sees_only_legal_transitions_and_a_stable_id(api: ApiClient, job
         ids.add(str(checks.json_reply("status.lifecycle", reply).get("id")))
         return reply
 
-    clock.poll(fetch, lambda r: r.body.get("status") in checks.FINAL, within_s=profile.job_timeout_s, what="final state")
+    clock.poll(
+        fetch,
+        lambda r: r.body.get("status") in checks.FINAL,
+        within_s=profile.job_timeout_s,
+        what="final state",
+    )
     seen = jobs.seen[job_id]
     record(states=seen)
     checks.legal_transitions("status.lifecycle", seen)
-    checks.that("status.lifecycle", ids == {job_id}, expected=f"the id {job_id} on every reply", observed=sorted(ids))
+    checks.that(
+        "status.lifecycle", ids == {job_id}, expected=f"the id {job_id} on every reply", observed=sorted(ids)
+    )
     checks.that("status.lifecycle", seen[-1] == "COMPLETED", expected="COMPLETED at the end", observed=seen)
 
 
@@ -42,10 +51,19 @@ def test_a_finished_job_reports_queue_delay_and_processing_time(jobs: Jobs, reco
     record(delayTime=final.get("delayTime"), executionTime=final.get("executionTime"))
     for field in ("delayTime", "executionTime"):
         value = final.get(field)
-        checks.that("status.timing", isinstance(value, int) and value >= 0, expected=f"{field}: a whole number of ms",
-                    observed=value)
-    checks.that("status.timing", final["executionTime"] >= 900, expected="executionTime >= 900 ms for a 1 s job",
-                observed=final["executionTime"], severity=Severity.MAJOR)
+        checks.that(
+            "status.timing",
+            isinstance(value, int) and value >= 0,
+            expected=f"{field}: a whole number of ms",
+            observed=value,
+        )
+    checks.that(
+        "status.timing",
+        final["executionTime"] >= 900,
+        expected="executionTime >= 900 ms for a 1 s job",
+        observed=final["executionTime"],
+        severity=Severity.MAJOR,
+    )
 
 
 @pytest.mark.portable
@@ -53,14 +71,20 @@ def test_a_finished_job_reports_queue_delay_and_processing_time(jobs: Jobs, reco
 def test_a_completed_job_carries_its_output(jobs: Jobs) -> None:
     output = {"text": ["Hello"], "tokens": 2, "nested": {"ok": True}}
     final = jobs.wait_final(jobs.submit({"output": output}))
-    checks.that("status.output", final.get("status") == "COMPLETED" and final.get("output") == output,
-                expected={"status": "COMPLETED", "output": output}, observed=final)
+    checks.that(
+        "status.output",
+        final.get("status") == "COMPLETED" and final.get("output") == output,
+        expected={"status": "COMPLETED", "output": output},
+        observed=final,
+    )
 
 
 @pytest.mark.portable
 @pytest.mark.budget(jobs=6, requests=30)
 @verifies("status.schema")
-def test_the_job_object_matches_its_schema_in_every_state(api: ApiClient, jobs: Jobs, record: Recording) -> None:
+def test_the_job_object_matches_its_schema_in_every_state(
+    api: ApiClient, jobs: Jobs, record: Recording
+) -> None:
     bodies: dict[str, dict[str, Any]] = {}
     blockers = jobs.fill_workers(60)
     bodies["IN_PROGRESS"] = jobs.status(blockers[0]).body
@@ -75,8 +99,12 @@ def test_the_job_object_matches_its_schema_in_every_state(api: ApiClient, jobs: 
     for state, body in bodies.items():
         checks.matches_schema("status.schema", "job", body)
         checks.that("status.schema", body.get("status") == state, expected=state, observed=body.get("status"))
-    checks.that("status.schema", bodies["FAILED"].get("error") == "schema check", expected="error 'schema check'",
-                observed=bodies["FAILED"].get("error"))
+    checks.that(
+        "status.schema",
+        bodies["FAILED"].get("error") == "schema check",
+        expected="error 'schema check'",
+        observed=bodies["FAILED"].get("error"),
+    )
 
 
 @pytest.mark.portable
@@ -86,5 +114,10 @@ def test_status_answers_post_like_get(api: ApiClient, jobs: Jobs) -> None:
     jobs.wait_final(job_id)
     by_get, by_post = api.status(job_id), api.status(job_id, method="POST")
     checks.status_is("status.post_method", by_post, 200, severity=Severity.MAJOR)
-    checks.that("status.post_method", by_post.body == by_get.body, expected=by_get.body, observed=by_post.body,
-                severity=Severity.MAJOR)
+    checks.that(
+        "status.post_method",
+        by_post.body == by_get.body,
+        expected=by_get.body,
+        observed=by_post.body,
+        severity=Severity.MAJOR,
+    )

@@ -28,8 +28,12 @@ class Streamed:
 
     @property
     def outputs(self) -> list[Any]:
-        return [item.get("output") for r in self.replies for item in (r.body or {}).get("stream", [])
-                if isinstance(item, dict)]
+        return [
+            item.get("output")
+            for r in self.replies
+            for item in (r.body or {}).get("stream", [])
+            if isinstance(item, dict)
+        ]
 
 
 def read_stream(api: ApiClient, clock: Timekeeper, jobs: Jobs, job_input: dict[str, Any]) -> Streamed:
@@ -42,7 +46,9 @@ def read_stream(api: ApiClient, clock: Timekeeper, jobs: Jobs, job_input: dict[s
         if reply.status != 200:
             break
         if body.get("status") in checks.FINAL and not body.get("stream"):
-            streamed.after_end = clock.while_held(lambda: api.stream(streamed.job_id, wait_ms=1000), advance_s=3.0)
+            streamed.after_end = clock.while_held(
+                lambda: api.stream(streamed.job_id, wait_ms=1000), advance_s=3.0
+            )
             return streamed
         if not body.get("stream"):
             clock.pass_time(0.25)
@@ -60,11 +66,23 @@ def streamed(api: ApiClient, clock: Timekeeper, profile: Profile) -> Streamed:
 @pytest.mark.portable
 @verifies("stream.partial")
 def test_stream_hands_out_chunks_before_the_job_ends(streamed: Streamed, record: Recording) -> None:
-    early = [r.body["stream"] for r in streamed.replies
-             if isinstance(r.body, dict) and r.body.get("status") in ("IN_QUEUE", "IN_PROGRESS") and r.body.get("stream")]
+    early = [
+        r.body["stream"]
+        for r in streamed.replies
+        if isinstance(r.body, dict)
+        and r.body.get("status") in ("IN_QUEUE", "IN_PROGRESS")
+        and r.body.get("stream")
+    ]
     record(reads=len(streamed.replies), chunks_before_end=sum(map(len, early)), outputs=streamed.outputs)
-    checks.that("stream.partial", bool(early), expected="some chunks while the job is IN_PROGRESS",
-                observed=[(r.status, (r.body or {}).get("status"), len((r.body or {}).get("stream", []))) for r in streamed.replies])
+    checks.that(
+        "stream.partial",
+        bool(early),
+        expected="some chunks while the job is IN_PROGRESS",
+        observed=[
+            (r.status, (r.body or {}).get("status"), len((r.body or {}).get("stream", [])))
+            for r in streamed.replies
+        ],
+    )
     checks.that("stream.partial", streamed.outputs == CHUNKS, expected=CHUNKS, observed=streamed.outputs)
 
 
@@ -81,8 +99,12 @@ def test_every_stream_reply_matches_its_schema(streamed: Streamed) -> None:
 def test_each_chunk_is_handed_out_once(streamed: Streamed, record: Recording) -> None:
     outputs = streamed.outputs
     record(outputs=outputs)
-    checks.that("stream.drained", len(outputs) == len(set(map(json.dumps, outputs))) and outputs == CHUNKS,
-                expected=f"each of {CHUNKS} once, in order", observed=outputs)
+    checks.that(
+        "stream.drained",
+        len(outputs) == len(set(map(json.dumps, outputs))) and outputs == CHUNKS,
+        expected=f"each of {CHUNKS} once, in order",
+        observed=outputs,
+    )
 
 
 @pytest.mark.portable
@@ -93,20 +115,35 @@ def test_the_stream_ends_with_completed_and_an_empty_list(streamed: Streamed, re
     record(last=last, after_end=after)
     expected = {"status": "COMPLETED", "stream": []}
     for body in (last, after):
-        checks.that("stream.end", isinstance(body, dict) and body.get("status") == "COMPLETED" and body.get("stream") == [],
-                    expected=expected, observed=body)
+        checks.that(
+            "stream.end",
+            isinstance(body, dict) and body.get("status") == "COMPLETED" and body.get("stream") == [],
+            expected=expected,
+            observed=body,
+        )
 
 
 @pytest.mark.portable
 @pytest.mark.budget(jobs=1, requests=10)
 @verifies("stream.chunk_size")
-def test_a_chunk_over_1_mb_is_split(api: ApiClient, clock: Timekeeper, jobs: Jobs, profile: Profile, record: Recording) -> None:
+def test_a_chunk_over_1_mb_is_split(
+    api: ApiClient, clock: Timekeeper, jobs: Jobs, profile: Profile, record: Recording
+) -> None:
     big = "x" * (profile.stream_chunk_bytes * 3 // 2)
     streamed = read_stream(api, clock, jobs, {"stream": [big]})
     sizes = [len(o.encode()) if isinstance(o, str) else len(json.dumps(o)) for o in streamed.outputs]
     record(chunk_sizes=sizes)
-    checks.that("stream.chunk_size", all(size <= profile.stream_chunk_bytes for size in sizes),
-                expected=f"every chunk at most {profile.stream_chunk_bytes} bytes", observed=sizes, severity=Severity.MAJOR)
+    checks.that(
+        "stream.chunk_size",
+        all(size <= profile.stream_chunk_bytes for size in sizes),
+        expected=f"every chunk at most {profile.stream_chunk_bytes} bytes",
+        observed=sizes,
+        severity=Severity.MAJOR,
+    )
     joined = "".join(o for o in streamed.outputs if isinstance(o, str))
-    checks.that("stream.chunk_size", len(sizes) >= 2 and joined == big, expected="the output split across chunks, nothing lost",
-                observed=f"{len(sizes)} chunks, {len(joined)} of {len(big)} characters")
+    checks.that(
+        "stream.chunk_size",
+        len(sizes) >= 2 and joined == big,
+        expected="the output split across chunks, nothing lost",
+        observed=f"{len(sizes)} chunks, {len(joined)} of {len(big)} characters",
+    )

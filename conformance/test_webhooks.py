@@ -24,15 +24,27 @@ def _hook(receiver: tuple[Receiver, str]) -> tuple[str, str]:
     return path, receiver[1] + path
 
 
-def _deliveries(clock: Timekeeper, receiver: tuple[Receiver, str], path: str, count: int,
-                within_s: float) -> list[Delivery]:
-    return clock.poll(lambda: receiver[0].for_path(path), lambda found: len(found) >= count, within_s=within_s,
-                      what=f"{count} webhook deliveries")
+def _deliveries(
+    clock: Timekeeper, receiver: tuple[Receiver, str], path: str, count: int, within_s: float
+) -> list[Delivery]:
+    return clock.poll(
+        lambda: receiver[0].for_path(path),
+        lambda found: len(found) >= count,
+        within_s=within_s,
+        what=f"{count} webhook deliveries",
+    )
 
 
 @pytest.mark.portable
 @verifies("webhook.delivery")
-def test_a_completed_job_is_posted_to_its_webhook(api: ApiClient, jobs: Jobs, clock: Timekeeper, receiver: tuple[Receiver, str], profile: Profile, record: Recording) -> None:
+def test_a_completed_job_is_posted_to_its_webhook(
+    api: ApiClient,
+    jobs: Jobs,
+    clock: Timekeeper,
+    receiver: tuple[Receiver, str],
+    profile: Profile,
+    record: Recording,
+) -> None:
     path, url = _hook(receiver)
     job_id = jobs.submit({"output": "hooked"}, webhook=url)
     status = jobs.wait_final(job_id)
@@ -47,7 +59,9 @@ def test_a_completed_job_is_posted_to_its_webhook(api: ApiClient, jobs: Jobs, cl
 @pytest.mark.portable
 @pytest.mark.slow
 @verifies("webhook.retries")
-def test_a_failed_delivery_is_retried_twice_10_s_apart(jobs: Jobs, clock: Timekeeper, receiver: tuple[Receiver, str], profile: Profile, record: Recording) -> None:
+def test_a_failed_delivery_is_retried_twice_10_s_apart(
+    jobs: Jobs, clock: Timekeeper, receiver: tuple[Receiver, str], profile: Profile, record: Recording
+) -> None:
     path, url = _hook(receiver)
     receiver[0].script(500, 503, 500)
     delay, expected = profile.webhook_retry_delay_s, 1 + profile.webhook_retries
@@ -58,12 +72,20 @@ def test_a_failed_delivery_is_retried_twice_10_s_apart(jobs: Jobs, clock: Timeke
         for attempt in range(1, expected):
             clock.pass_time(delay - 1)
             early = len(_settled(receiver, path, attempt + 1))
-            checks.that("webhook.retries", early == attempt, expected=f"no retry within {delay - 1:g} s",
-                        observed=f"{early} deliveries")
+            checks.that(
+                "webhook.retries",
+                early == attempt,
+                expected=f"no retry within {delay - 1:g} s",
+                observed=f"{early} deliveries",
+            )
             clock.pass_time(1 + profile.slack_s / 2)
             on_time = len(_settled(receiver, path, attempt + 1, real_s=2.0))
-            checks.that("webhook.retries", on_time == attempt + 1, expected=f"retry {attempt} {delay:g} s after the last attempt",
-                        observed=f"{on_time} deliveries")
+            checks.that(
+                "webhook.retries",
+                on_time == attempt + 1,
+                expected=f"retry {attempt} {delay:g} s after the last attempt",
+                observed=f"{on_time} deliveries",
+            )
     else:
         try:
             _deliveries(clock, receiver, path, expected, expected * delay + 10)
@@ -73,11 +95,19 @@ def test_a_failed_delivery_is_retried_twice_10_s_apart(jobs: Jobs, clock: Timeke
     found = _settled(receiver, path, expected + 1)
     gaps = [round(b.received - a.received, 2) for a, b in zip(found, found[1:], strict=False)]
     record(deliveries=len(found), real_gaps_s=gaps, statuses_answered=[500, 503, 500][: len(found)])
-    checks.that("webhook.retries", len(found) == expected, expected=f"{expected} attempts (1 + {profile.webhook_retries} retries)",
-                observed=len(found))
+    checks.that(
+        "webhook.retries",
+        len(found) == expected,
+        expected=f"{expected} attempts (1 + {profile.webhook_retries} retries)",
+        observed=len(found),
+    )
     if not clock.manual:
-        checks.that("webhook.retries", all(g >= delay - profile.slack_s for g in gaps),
-                    expected=f"about {delay:g} s between attempts", observed=gaps)
+        checks.that(
+            "webhook.retries",
+            all(g >= delay - profile.slack_s for g in gaps),
+            expected=f"about {delay:g} s between attempts",
+            observed=gaps,
+        )
 
 
 def _settled(receiver: tuple[Receiver, str], path: str, enough: int, real_s: float = 0.3) -> list[Delivery]:
@@ -90,24 +120,36 @@ def _settled(receiver: tuple[Receiver, str], path: str, enough: int, real_s: flo
 
 @pytest.mark.portable
 @verifies("webhook.failed_jobs")
-def test_a_failed_job_is_posted_too(jobs: Jobs, clock: Timekeeper, receiver: tuple[Receiver, str], record: Recording) -> None:
+def test_a_failed_job_is_posted_too(
+    jobs: Jobs, clock: Timekeeper, receiver: tuple[Receiver, str], record: Recording
+) -> None:
     path, url = _hook(receiver)
     jobs.wait_final(jobs.submit({"fail": "hook me"}, webhook=url))
     delivery = _deliveries(clock, receiver, path, 1, 30)[0]
     record(body=delivery.body)
     body = delivery.body if isinstance(delivery.body, dict) else {}
-    checks.that("webhook.failed_jobs", body.get("status") == "FAILED" and body.get("error") == "hook me",
-                expected={"status": "FAILED", "error": "hook me"}, observed=body)
+    checks.that(
+        "webhook.failed_jobs",
+        body.get("status") == "FAILED" and body.get("error") == "hook me",
+        expected={"status": "FAILED", "error": "hook me"},
+        observed=body,
+    )
 
 
 @pytest.mark.portable
 @verifies("webhook.payload")
-def test_the_webhook_body_carries_the_input_and_the_webhook(jobs: Jobs, clock: Timekeeper, receiver: tuple[Receiver, str], record: Recording) -> None:
+def test_the_webhook_body_carries_the_input_and_the_webhook(
+    jobs: Jobs, clock: Timekeeper, receiver: tuple[Receiver, str], record: Recording
+) -> None:
     path, url = _hook(receiver)
     job_input = {"output": "echo", "tag": "conformance"}
     jobs.wait_final(jobs.submit(job_input, webhook=url))
     body = _deliveries(clock, receiver, path, 1, 30)[0].body
     record(keys=sorted(body) if isinstance(body, dict) else None)
     body = body if isinstance(body, dict) else {}
-    checks.that("webhook.payload", body.get("input") == job_input and body.get("webhook") == url,
-                expected={"input": job_input, "webhook": url}, observed=body)
+    checks.that(
+        "webhook.payload",
+        body.get("input") == job_input and body.get("webhook") == url,
+        expected={"input": job_input, "webhook": url},
+        observed=body,
+    )

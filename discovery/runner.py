@@ -104,7 +104,9 @@ async def discover(settings: Settings, say: Callable[[str], None] = lambda _: No
     return {"operations": results, "interrupted": interrupted, "requests_sent": pacer.sent}
 
 
-async def _report_progress(pacer: Pacer, say: Callable[[str], None], every_s: float = PROGRESS_EVERY_S) -> None:
+async def _report_progress(
+    pacer: Pacer, say: Callable[[str], None], every_s: float = PROGRESS_EVERY_S
+) -> None:
     """A probe can take a minute: say now and then how far it is (elapsed, requests so far)."""
     loop = asyncio.get_running_loop()
     started = loop.time()

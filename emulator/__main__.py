@@ -30,23 +30,42 @@ ADMIN_KEY_ENV = "PODBENCH_EMULATOR_ADMIN_KEY"
 
 
 def build_parser(prog: str = "python -m emulator") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="An offline RunPod Serverless queue endpoint API.")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="An offline RunPod Serverless queue endpoint API."
+    )
     add_arguments(parser)
     return parser
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default 8000)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to bind; 0 picks a free one (default 8000)"
+    )
     parser.add_argument("--endpoint-id", default="podbench", help="endpoint id when no --config is given")
-    parser.add_argument("--config", type=Path, help="TOML file with [[endpoint]] tables (see emulator/README.md)")
-    parser.add_argument("--api-key", help=f"API key for endpoints without their own (or ${API_KEY_ENV}; generated if absent)")
+    parser.add_argument(
+        "--config", type=Path, help="TOML file with [[endpoint]] tables (see emulator/README.md)"
+    )
+    parser.add_argument(
+        "--api-key", help=f"API key for endpoints without their own (or ${API_KEY_ENV}; generated if absent)"
+    )
     parser.add_argument("--admin-key", help=f"control API key (or ${ADMIN_KEY_ENV}; generated if absent)")
     parser.add_argument("--ready-file", type=Path, help="write {port, host, pid} here once listening")
-    parser.add_argument("--clock", choices=("real", "manual"), default="real", help="manual: time moves only via the control API")
-    parser.add_argument("--rate-limits", choices=("on", "off"), default="on", help="apply the rate-limit gate (default on)")
-    parser.add_argument("--parent-pid", type=int, metavar="PID",
-                        help="exit once PID, the process that started it, is gone (for harnesses that start it in its own session)")
+    parser.add_argument(
+        "--clock",
+        choices=("real", "manual"),
+        default="real",
+        help="manual: time moves only via the control API",
+    )
+    parser.add_argument(
+        "--rate-limits", choices=("on", "off"), default="on", help="apply the rate-limit gate (default on)"
+    )
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        metavar="PID",
+        help="exit once PID, the process that started it, is gone (for harnesses that start it in its own session)",
+    )
 
 
 def resolve_config(args: argparse.Namespace) -> tuple[EmulatorConfig, list[str]]:
@@ -92,10 +111,16 @@ async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequenc
     for note in notes:
         print(note)
     ids = ", ".join(e.id for e in config.endpoints)
-    print(f"podbench emulator listening on {base} (endpoints: {ids}; clock: {args.clock}; rate limits: {args.rate_limits})")
-    print(f"  public API:  {base}/v2/{{endpoint_id}}/run|runsync|status|stream|cancel|retry|purge-queue|health")
+    print(
+        f"podbench emulator listening on {base} (endpoints: {ids}; clock: {args.clock}; rate limits: {args.rate_limits})"
+    )
+    print(
+        f"  public API:  {base}/v2/{{endpoint_id}}/run|runsync|status|stream|cancel|retry|purge-queue|health"
+    )
     print(f"  control API: {base}/_emulator/ (Authorization: Bearer <admin key>)")
-    print(f"  official SDK: export RUNPOD_ENDPOINT_BASE_URL={base}/v2  (or runpod.endpoint_url_base = '{base}/v2')")
+    print(
+        f"  official SDK: export RUNPOD_ENDPOINT_BASE_URL={base}/v2  (or runpod.endpoint_url_base = '{base}/v2')"
+    )
     sys.stdout.flush()
     if args.ready_file is not None:
         _write_ready(args.ready_file, {"port": port, "host": host, "pid": os.getpid()})
@@ -105,7 +130,9 @@ async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequenc
         await runner.cleanup()
 
 
-def _watch_parent(parent: int, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, every_s: float = 1.0) -> None:
+def _watch_parent(
+    parent: int, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, every_s: float = 1.0
+) -> None:
     """Set `stop` once we are no longer `parent`'s child: a harness that started us in our own session
     (so a Ctrl-C does not reach us) and then died without stopping us would otherwise leave us
     running. Real time on purpose: this watches a process, not the emulated queue."""
@@ -139,7 +166,9 @@ def run_from_args(args: argparse.Namespace, *, prog: str = "python -m emulator")
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"{prog}: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"{prog}: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 2
     return 0
 

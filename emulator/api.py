@@ -40,7 +40,9 @@ async def openapi_document(request: web.Request) -> web.Response:
         try:
             _openapi_cache.append(resources.files("emulator").joinpath("openapi.json").read_bytes())
         except FileNotFoundError:
-            raise NotFound("this emulator has no OpenAPI document (emulator/openapi.json is missing)") from None
+            raise NotFound(
+                "this emulator has no OpenAPI document (emulator/openapi.json is missing)"
+            ) from None
     return reply_bytes(_openapi_cache[0])
 
 

@@ -150,7 +150,11 @@ def _check(key: str, value: Any, base: EndpointConfig | None) -> Any:
         return _execution_time(value, base.execution_time if base is not None else ExecutionTime())
     minimum = _NUMBER_MIN[key]
     integral = isinstance(EndpointConfig.__dataclass_fields__[key].default, int)
-    if isinstance(value, bool) or not isinstance(value, int | float) or (integral and not isinstance(value, int)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (integral and not isinstance(value, int))
+    ):
         raise ConfigError(f"{key!r} must be {'an integer' if integral else 'a number'}")
     if value < minimum:
         raise ConfigError(f"{key!r} must be at least {minimum:g}")

@@ -91,7 +91,9 @@ async def put_faults(request: web.Request) -> web.Response:
 async def limits(request: web.Request) -> web.Response:
     """The gate's view of an endpoint's limits (budgets, in flight, accepted/rejected counts)."""
     with_accepts = request.query.get("accepts", "0") not in ("", "0", "false")
-    return reply(request.app[EMULATOR].limits_view(request.match_info["endpoint_id"], with_accepts=with_accepts))
+    return reply(
+        request.app[EMULATOR].limits_view(request.match_info["endpoint_id"], with_accepts=with_accepts)
+    )
 
 
 async def get_clock(request: web.Request) -> web.Response:
@@ -106,7 +108,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     body = await _body(request)
     seconds = body.get("seconds") if isinstance(body, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise BadRequest("body must be {\"seconds\": S} with S >= 0")
+        raise BadRequest('body must be {"seconds": S} with S >= 0')
     # One-second slices let woken coroutines (webhook retries, long-polls) re-arm inside the span.
     await clock.advance_and_settle(float(seconds), steps=min(1000, max(1, math.ceil(seconds))))
     return reply({"now": clock.now(), "manual": True})
@@ -133,6 +135,3 @@ def add_routes(app: web.Application) -> None:
             web.get("/_emulator/webhooks", webhooks),
         ]
     )
-
-
-

@@ -1,18 +1,18 @@
 """Wire errors: each class carries its HTTP status; `emulator.app`'s one middleware renders them.
 
-    ApiError (500)
-    ├── BadRequest (400)             malformed JSON, missing/wrong-typed field, bad query value
-    │   ├── BodyTooLarge (400)       RFC 7807 problem body, as the real /run answers (facts §1.1)
-    │   └── JobNotRetryable (400)    /retry of a job that is not FAILED/TIMED_OUT (emulator's choice)
-    ├── Unauthorized (401)           missing or wrong API key / admin key
-    ├── NotFound (404)               unknown route
-    │   ├── EndpointNotFound (404)
-    │   └── JobNotFound (404)        unknown, expired or TTL-deleted job
-    ├── MethodNotAllowed (405)
-    ├── Conflict (409)               e.g. advancing a real clock
-    ├── RateLimited (429)            raised by a RequestGate (emulator.limiting), with Retry-After
-    ├── InjectedFault (any status)   fault injection through the control API
-    └── WorkerFailed (502)           an /openai job that ended without output
+ApiError (500)
+├── BadRequest (400)             malformed JSON, missing/wrong-typed field, bad query value
+│   ├── BodyTooLarge (400)       RFC 7807 problem body, as the real /run answers (facts §1.1)
+│   └── JobNotRetryable (400)    /retry of a job that is not FAILED/TIMED_OUT (emulator's choice)
+├── Unauthorized (401)           missing or wrong API key / admin key
+├── NotFound (404)               unknown route
+│   ├── EndpointNotFound (404)
+│   └── JobNotFound (404)        unknown, expired or TTL-deleted job
+├── MethodNotAllowed (405)
+├── Conflict (409)               e.g. advancing a real clock
+├── RateLimited (429)            raised by a RequestGate (emulator.limiting), with Retry-After
+├── InjectedFault (any status)   fault injection through the control API
+└── WorkerFailed (502)           an /openai job that ended without output
 """
 
 from __future__ import annotations

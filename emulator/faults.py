@@ -26,7 +26,9 @@ class Faults:
 
     @property
     def touches_requests(self) -> bool:
-        return bool(self.error_rate or self.added_latency_ms or self.latency_spike_rate or self.drop_connection_rate)
+        return bool(
+            self.error_rate or self.added_latency_ms or self.latency_spike_rate or self.drop_connection_rate
+        )
 
     @classmethod
     def from_body(cls, body: Any) -> Faults:

@@ -50,7 +50,9 @@ class Emulator:
         self._build()
 
     def _build(self) -> None:
-        self.endpoints = {c.id: Endpoint(c, self.clock, self.config.seed, self.webhooks) for c in self.config.endpoints}
+        self.endpoints = {
+            c.id: Endpoint(c, self.clock, self.config.seed, self.webhooks) for c in self.config.endpoints
+        }
         self.all_keys = frozenset(k for e in self.endpoints.values() for k in e.keys)
         self.rebuild_gate()
 
@@ -77,7 +79,9 @@ class Emulator:
         for endpoint in self.endpoints.values():
             endpoint.pool.clear()
             endpoint.jobs.clear()
-        self.config = dataclasses.replace(self.config, endpoints=tuple(e.config for e in self.endpoints.values()))
+        self.config = dataclasses.replace(
+            self.config, endpoints=tuple(e.config for e in self.endpoints.values())
+        )
         self.webhooks.clear()
         self._build()
 
@@ -160,4 +164,3 @@ class Emulator:
             "stored_jobs": len(endpoint.jobs.jobs),
             "workers": endpoint.pool.health(),
         }
-

@@ -33,7 +33,9 @@ class JsonErrorRequestHandler(RequestHandler):
             detail = " ".join(str(message or exc or "malformed request").split())[:200]
             self.logger.warning("refused a malformed request from %s: %s %s", request.remote, status, detail)
         if request.writer.output_size > 0:
-            raise ConnectionError("Response is sent already, cannot send another response with the error message")
+            raise ConnectionError(
+                "Response is sent already, cannot send another response with the error message"
+            )
         reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         if status >= 500:
             detail = f"{reason} (see the emulator's log)"
@@ -55,5 +57,3 @@ class EmulatorRunner(web.AppRunner):
         server = await super()._make_server()
         server.__class__ = JsonErrorServer  # same state, one method more: avoids copying aiohttp's factory
         return server
-
-

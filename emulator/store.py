@@ -250,7 +250,9 @@ class EndpointJobs:
             s.cancelled += 1
         else:
             s.timed_out += 1
-        retention = self.config.retention_runsync_s if job.source == "runsync" else self.config.retention_run_s
+        retention = (
+            self.config.retention_runsync_s if job.source == "runsync" else self.config.retention_run_s
+        )
         job.expires_at = min(job.expires_at, (job.finished or self.clock.now()) + retention)
         self._schedule_expiry(job, ("kept", retention))
         order = self.finished_order

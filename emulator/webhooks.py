@@ -48,8 +48,11 @@ class Webhooks:
         if not url:
             return
         try:  # spliced like /status replies: the output stays encoded, never decoded again
-            data = b"%s, \"input\": %s, \"webhook\": %s}" % (
-                job.status_bytes()[:-1], json.dumps(job.input).encode(), json.dumps(url).encode())
+            data = b'%s, "input": %s, "webhook": %s}' % (
+                job.status_bytes()[:-1],
+                json.dumps(job.input).encode(),
+                json.dumps(url).encode(),
+            )
         except RecursionError:  # an input nested near the parser's limit; this runs inside the store's pump
             self._record(job.id, url, 1, None, "cannot encode the webhook body: input nested too deeply")
             return

@@ -64,7 +64,9 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)  # built once: json.loads(..., kw) builds one per call
+_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant
+)  # built once: json.loads(..., kw) builds one per call
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,9 @@ def parse_job_request(body: Any) -> JobRequest:
         if unknown:
             raise BadRequest(f"unknown policy field {sorted(unknown)[0]!r}")
         if "executionTimeout" in policy:
-            timeout_s = _ms(policy["executionTimeout"], "policy.executionTimeout", EXECUTION_TIMEOUT_RANGE_MS) / 1000
+            timeout_s = (
+                _ms(policy["executionTimeout"], "policy.executionTimeout", EXECUTION_TIMEOUT_RANGE_MS) / 1000
+            )
         if "ttl" in policy:
             ttl_s = _ms(policy["ttl"], "policy.ttl", TTL_RANGE_MS) / 1000
         if "lowPriority" in policy:

@@ -204,7 +204,9 @@ class Pool:
 
     def _arm_idle(self, worker: SimWorker) -> None:
         if len(self.workers) > self.jobs.config.workers_min:
-            worker.set_timer(self.clock.call_later(self.jobs.config.idle_timeout_s, lambda: self._idle_out(worker)))
+            worker.set_timer(
+                self.clock.call_later(self.jobs.config.idle_timeout_s, lambda: self._idle_out(worker))
+            )
 
     def _idle_out(self, worker: SimWorker) -> None:
         worker.timer = None
@@ -254,7 +256,15 @@ class Pool:
             return steps
         seconds = _sample(self.rng, dist.distribution, dist.mean_s, dist.spread_s)
         if steps.chunks:
-            return Plan(steps.chunks, seconds / len(steps.chunks), 0.0, steps.output, steps.error, steps.streams, steps.sse)
+            return Plan(
+                steps.chunks,
+                seconds / len(steps.chunks),
+                0.0,
+                steps.output,
+                steps.error,
+                steps.streams,
+                steps.sse,
+            )
         return Plan(steps.chunks, 0.0, seconds, steps.output, steps.error, steps.streams, steps.sse)
 
     def _play(self, job: Job, steps: Plan, index: int, token: int) -> None:
@@ -304,7 +314,9 @@ class Pool:
                 self.end(job, JobStatus.TIMED_OUT, error="worker stopped reporting")
 
         self._defer(job, config.worker_timeout_s, lost)
-        worker.set_timer(self.clock.call_later(config.worker_timeout_s + config.cold_start_s, lambda: self._ready(worker)))
+        worker.set_timer(
+            self.clock.call_later(config.worker_timeout_s + config.cold_start_s, lambda: self._ready(worker))
+        )
 
     def end(self, job: Job, status: JobStatus, *, output: Any = None, error: str | None = None) -> None:
         """A run ends: record it, free the worker's slot, hand out more work."""

@@ -22,9 +22,16 @@ from locustfiles._plan import Flow
 from locustfiles._runtime import RUNTIME
 
 FINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
-LABELS = {"run": "/run", "runsync": "/runsync", "status": "/status/[id]", "stream": "/stream/[id]",
-          "cancel": "/cancel/[id]", "retry": "/retry/[id]", "purge_queue": "/purge-queue",
-          "health": "/health"}  # fmt: skip
+LABELS = {
+    "run": "/run",
+    "runsync": "/runsync",
+    "status": "/status/[id]",
+    "stream": "/stream/[id]",
+    "cancel": "/cancel/[id]",
+    "retry": "/retry/[id]",
+    "purge_queue": "/purge-queue",
+    "health": "/health",
+}
 IDLE_SLEEP_S = 0.25
 
 

@@ -19,8 +19,13 @@ from locust.env import Environment
 from locustfiles._auth import auth_headers, endpoint_id
 from locustfiles._plan import Plan
 
-JOB_FIELDS = {"in_queue": "inQueue", "in_progress": "inProgress", "completed": "completed", "failed": "failed",
-              "retried": "retried"}  # fmt: skip
+JOB_FIELDS = {
+    "in_queue": "inQueue",
+    "in_progress": "inProgress",
+    "completed": "completed",
+    "failed": "failed",
+    "retried": "retried",
+}
 WORKER_FIELDS = ("idle", "initializing", "ready", "running", "throttled", "unhealthy")
 
 

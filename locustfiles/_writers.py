@@ -21,15 +21,43 @@ from locustfiles._metrics import JOB_METRICS, Aggregator, value_at_percentiles
 from locustfiles._plan import OPERATIONS, Plan
 
 INTERVAL_COLUMNS = [
-    "t", "op", "requests", "failures", "rate_limited", "timeouts", "late_sends", "offered",
-    "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
-    "status_2xx", "status_4xx", "status_429", "status_5xx", "status_other",
-    "dropped_sends", "corrected_p99_ms",
-]  # fmt: skip
+    "t",
+    "op",
+    "requests",
+    "failures",
+    "rate_limited",
+    "timeouts",
+    "late_sends",
+    "offered",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "status_2xx",
+    "status_4xx",
+    "status_429",
+    "status_5xx",
+    "status_other",
+    "dropped_sends",
+    "corrected_p99_ms",
+]
 HEALTH_COLUMNS = [
-    "t", "in_queue", "in_progress", "completed", "failed", "retried",
-    "idle", "initializing", "ready", "running", "throttled", "unhealthy", "latency_ms", "status",
-]  # fmt: skip
+    "t",
+    "in_queue",
+    "in_progress",
+    "completed",
+    "failed",
+    "retried",
+    "idle",
+    "initializing",
+    "ready",
+    "running",
+    "throttled",
+    "unhealthy",
+    "latency_ms",
+    "status",
+]
 JOB_COLUMNS = [
     "id",
     "submitted_t",
@@ -71,7 +99,13 @@ def short_percentiles(hist: HdrHistogram | None) -> dict[str, float | None]:
 
 class ResultWriter:
     def __init__(
-        self, plan: Plan, agg: Aggregator, out_dir: Path, ended: float, interrupted: bool, reason: str | None = None
+        self,
+        plan: Plan,
+        agg: Aggregator,
+        out_dir: Path,
+        ended: float,
+        interrupted: bool,
+        reason: str | None = None,
     ) -> None:
         self.plan = plan
         self.agg = agg

@@ -39,8 +39,12 @@ class OneLineParser(argparse.ArgumentParser):
         unknown = "unrecognized arguments: "
         if message.startswith(unknown):
             # A value of an unknown flag may be a key typed by mistake: name the flags only.
-            flags = [word.split("=", 1)[0] for word in message[len(unknown):].split() if word.startswith("-")]
-            message = unknown + (" ".join(flags) + " (values not shown)" if flags else "extra values (not shown)")
+            flags = [
+                word.split("=", 1)[0] for word in message[len(unknown) :].split() if word.startswith("-")
+            ]
+            message = unknown + (
+                " ".join(flags) + " (values not shown)" if flags else "extra values (not shown)"
+            )
         else:
             message = _SECRET_FLAG.sub(r"\1<redacted>", message)
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")

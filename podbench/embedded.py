@@ -70,7 +70,9 @@ def embedded_emulator(
         try:
             info = _wait_ready(proc, ready, log_file)
             base = f"http://127.0.0.1:{info['port']}"
-            target = Target(f"{base}/v2", endpoint_id, api_key_env, embedded=True, admin_url=f"{base}/_emulator")
+            target = Target(
+                f"{base}/v2", endpoint_id, api_key_env, embedded=True, admin_url=f"{base}/_emulator"
+            )
             yield EmbeddedEmulator(target, api_key, admin_key, proc.pid)
         finally:
             _stop(proc)

@@ -22,8 +22,18 @@ FLOWS = OPERATIONS + SCENARIOS
 """Must match locustfiles/_plan.py FLOWS (a test checks)."""
 
 TOP_KEYS = {"profile", "defaults", "stages", "flows", "emulator", "capacity"}
-PROFILE_KEYS = {"name", "description", "duration", "seed", "arrival", "late_ms", "drop_ms", "notes",
-                "emulator_args", "health_interval"}  # fmt: skip
+PROFILE_KEYS = {
+    "name",
+    "description",
+    "duration",
+    "seed",
+    "arrival",
+    "late_ms",
+    "drop_ms",
+    "notes",
+    "emulator_args",
+    "health_interval",
+}
 FLOW_KEYS = {"rate", "slots", "input", "payload_bytes", "timeout", "poll", "runsync_wait_ms"}
 POLL_KEYS = {"initial_ms", "max_ms", "factor", "job_timeout"}
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -139,8 +149,10 @@ def _stages(data: dict[str, Any], duration: float | None, where: str) -> list[di
         start += length
     if duration is not None:
         factor = duration / start  # --duration stretches or squeezes every stage alike
-        stages = [{"start_s": s["start_s"] * factor, "duration_s": s["duration_s"] * factor, "scale": s["scale"]}
-                  for s in stages]  # fmt: skip
+        stages = [
+            {"start_s": s["start_s"] * factor, "duration_s": s["duration_s"] * factor, "scale": s["scale"]}
+            for s in stages
+        ]
     return stages
 
 
@@ -161,9 +173,11 @@ def load_profile(
     _check_keys(data, TOP_KEYS, where)
     head = _check_keys(data.get("profile", {}), PROFILE_KEYS, f"{where}: [profile]")
     defaults = _check_keys(data.get("defaults", {}), FLOW_KEYS - {"rate", "slots"}, f"{where}: [defaults]")
-    wanted = duration if duration is not None else (
-        parse_duration(head["duration"]) if "duration" in head and "stages" not in data else None
-    )  # fmt: skip
+    wanted = (
+        duration
+        if duration is not None
+        else (parse_duration(head["duration"]) if "duration" in head and "stages" not in data else None)
+    )
     stages = _stages(data, wanted, where)
     max_scale = max(s["scale"] for s in stages) * rate_scale
     flows_table = data.get("flows")

@@ -24,10 +24,18 @@ from typing import Any
 
 PLAN_ENV = "PODBENCH_LOAD_PLAN"
 USER_CLASSES = {
-    "run": "RunUser", "runsync": "RunsyncUser", "status": "StatusUser", "stream": "StreamUser",
-    "cancel": "CancelUser", "retry": "RetryUser", "purge_queue": "PurgeQueueUser", "health": "HealthUser",
-    "run_poll": "RunPollUser", "runsync_fallback": "RunsyncFallbackUser", "stream_consumer": "StreamConsumerUser",
-}  # fmt: skip
+    "run": "RunUser",
+    "runsync": "RunsyncUser",
+    "status": "StatusUser",
+    "stream": "StreamUser",
+    "cancel": "CancelUser",
+    "retry": "RetryUser",
+    "purge_queue": "PurgeQueueUser",
+    "health": "HealthUser",
+    "run_poll": "RunPollUser",
+    "runsync_fallback": "RunsyncFallbackUser",
+    "stream_consumer": "StreamConsumerUser",
+}
 STOP_GRACE_S = 2
 PROGRESS_EVERY_S = 5.0
 """Seconds users get to finish their current send when the run ends (the users end the run
@@ -126,7 +134,6 @@ class LocustRun:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 return self._proc.wait()
-
 
     def _say_progress(self, elapsed_s: float) -> None:
         total = requests_so_far(self.progress_csv) if self.progress_csv else None

@@ -33,8 +33,14 @@ class StepOutcome:
     detail: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"step": self.name, "exit_code": self.exit_code, "seconds": round(self.seconds, 2),
-                "verdict": self.verdict, "detail": self.detail, "command": _printable(self.argv)}
+        return {
+            "step": self.name,
+            "exit_code": self.exit_code,
+            "seconds": round(self.seconds, 2),
+            "verdict": self.verdict,
+            "detail": self.detail,
+            "command": _printable(self.argv),
+        }
 
 
 @dataclass
@@ -52,15 +58,20 @@ class VerifyRun:
 
     def as_json(self) -> dict[str, Any]:
         code = self.exit_code()
-        return {"verdict": {0: "pass", 1: "fail", 2: "error"}[code], "exit_code": code,
-                "steps": [s.as_json() for s in self.steps]}
+        return {
+            "verdict": {0: "pass", 1: "fail", 2: "error"}[code],
+            "exit_code": code,
+            "steps": [s.as_json() for s in self.steps],
+        }
 
 
 def podbench_argv(command: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "podbench", command, *args]
 
 
-def run_step(name: str, argv: Sequence[str], env: Mapping[str, str], *, timeout_s: float) -> tuple[int, float]:
+def run_step(
+    name: str, argv: Sequence[str], env: Mapping[str, str], *, timeout_s: float
+) -> tuple[int, float]:
     """Run one child with inherited stdout/stderr (its own progress shows live); bounded in time."""
     started = time.perf_counter()
     proc = subprocess.Popen(list(argv), env=dict(env))
@@ -88,7 +99,9 @@ def conformance_detail(out: Path) -> tuple[str, bool]:
         summary = json.loads((out / "conformance.json").read_text())["summary"]
     except (OSError, ValueError, KeyError, TypeError):
         return "no conformance.json written", False
-    parts = [f"{summary.get(k, 0)} {k}" for k in ("passed", "violated", "harness_errors", "recorded", "skipped")]
+    parts = [
+        f"{summary.get(k, 0)} {k}" for k in ("passed", "violated", "harness_errors", "recorded", "skipped")
+    ]
     uncovered = summary.get("uncovered_claims") or []
     if uncovered:
         parts.append(f"{len(uncovered)} uncovered")
@@ -109,7 +122,9 @@ def load_plan_cost(plan: Mapping[str, Any]) -> tuple[int, float]:
     """Planned sends (requests that start a flow; job flows poll on top) and the run's length."""
     stages = plan.get("stages") or []
     duration = float(plan.get("duration_s") or 0)
-    scaled_s = sum(float(s.get("duration_s", 0)) * float(s.get("scale", 1)) for s in stages) if stages else duration
+    scaled_s = (
+        sum(float(s.get("duration_s", 0)) * float(s.get("scale", 1)) for s in stages) if stages else duration
+    )
     flows = plan.get("flows") or {}
     sends = sum(float(f.get("rate", 0)) * scaled_s for f in flows.values() if isinstance(f, Mapping))
     return int(round(sends)), duration

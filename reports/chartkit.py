@@ -14,7 +14,18 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-PALETTE = ("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#475569", "#ea580c")
+PALETTE = (
+    "#2563eb",
+    "#d97706",
+    "#059669",
+    "#dc2626",
+    "#7c3aed",
+    "#0891b2",
+    "#db2777",
+    "#65a30d",
+    "#475569",
+    "#ea580c",
+)
 STATUS_COLORS = {"2xx": "#059669", "4xx": "#d97706", "429": "#dc2626", "5xx": "#7c3aed", "other": "#94a3b8"}
 WIDTH_IN = 9.0
 RIGHT_IN = 1.5

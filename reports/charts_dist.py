@@ -29,8 +29,14 @@ def percentile_chart(curves: Mapping[str, Distribution | None], title: str) -> b
         xs = [_nines(p) for p, _ in points]
         ys = [max(v, 1e-3) for _, v in points]
         top = max(top, xs[-1] if xs else 1.0)
-        ax.step(xs, ys, where="post", color=color_for(label, labels), linewidth=1.3,
-                label=f"{label} (n={curve.count:,}, max {curve.max_ms:,.1f} ms)")  # fmt: skip
+        ax.step(
+            xs,
+            ys,
+            where="post",
+            color=color_for(label, labels),
+            linewidth=1.3,
+            label=f"{label} (n={curve.count:,}, max {curve.max_ms:,.1f} ms)",
+        )
         if len(xs) == 1:
             ax.plot(xs, ys, "o", color=color_for(label, labels))
     ax.set_xscale("log")
@@ -57,8 +63,13 @@ def job_summary_chart(jobs: Mapping[str, float]) -> bytes:
     width = 0.8 / len(present)
     for index, (key, name) in enumerate(present):
         xs = [i + index * width for i in range(len(stats))]
-        ax.bar(xs, [jobs.get(f"{key}_{s}_ms", 0.0) for s in stats], width=width, label=name,
-               color=color_for(name, [n for _, n in phases]))  # fmt: skip
+        ax.bar(
+            xs,
+            [jobs.get(f"{key}_{s}_ms", 0.0) for s in stats],
+            width=width,
+            label=name,
+            color=color_for(name, [n for _, n in phases]),
+        )
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(stats))], list(stats))
     ax.set_title(title, loc="left")
     ax.set_ylabel("ms")
@@ -83,11 +94,22 @@ def capacity_chart(steps: Sequence[Mapping[str, Any]], knee_rps: float | None = 
     ax.set_ylim(bottom=0)
     if knee_rps is not None:
         ax.axvline(knee_rps, color="#dc2626", linestyle="--", linewidth=1, label=f"knee {knee_rps:g} jobs/s")
-    p95 = [(o, float(s["p95_ms"])) for o, s in zip(offered, rows, strict=True) if isinstance(s.get("p95_ms"), (int, float))]
+    p95 = [
+        (o, float(s["p95_ms"]))
+        for o, s in zip(offered, rows, strict=True)
+        if isinstance(s.get("p95_ms"), (int, float))
+    ]
     handles, labels = ax.get_legend_handles_labels()
     if p95:
         twin = ax.twinx()
-        twin.plot([o for o, _ in p95], [v for _, v in p95], color="#d97706", marker="s", linewidth=1.1, label="p95 ms")
+        twin.plot(
+            [o for o, _ in p95],
+            [v for _, v in p95],
+            color="#d97706",
+            marker="s",
+            linewidth=1.1,
+            label="p95 ms",
+        )
         twin.set_ylabel("p95 ms")
         twin.set_ylim(bottom=0)
         twin.grid(False)
@@ -101,7 +123,9 @@ def capacity_chart(steps: Sequence[Mapping[str, Any]], knee_rps: float | None = 
 def limit_probe_chart(op: str, timeline: Sequence[Sequence[Any]], window_s: float | None = None) -> bytes:
     """Each probe request of one operation by send time: accepted vs 429, with the window marked."""
     title = f"{op}: rate-limit probe (answers per 100 ms: 429 vs any other status)"
-    sends = [(float(row[0]), int(row[2])) for row in timeline if len(row) >= 3 and isinstance(row[0], (int, float))]
+    sends = [
+        (float(row[0]), int(row[2])) for row in timeline if len(row) >= 3 and isinstance(row[0], (int, float))
+    ]
     if not sends:
         return no_data(title)
     start = min(t for t, _ in sends)

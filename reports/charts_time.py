@@ -33,7 +33,11 @@ def thin(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _ops(intervals: pd.DataFrame, order: Sequence[str] | None) -> list[str]:
     present = list(dict.fromkeys(intervals["op"].astype(str)))
-    return [op for op in order if op in present] + [op for op in present if op not in order] if order else present
+    return (
+        [op for op in order if op in present] + [op for op in present if op not in order]
+        if order
+        else present
+    )
 
 
 def _per_op(intervals: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -52,7 +56,14 @@ def throughput_chart(intervals: pd.DataFrame, order: Sequence[str] | None = None
     if len(ops) > 1:
         ax.plot(table.index, table.sum(axis=1), color="#0f172a", linewidth=1.4, label="all")
     for op in ops:
-        ax.plot(table.index, table[op], color=color_for(op, ops), linewidth=1.1, label=op, marker="o" if len(table) == 1 else None)
+        ax.plot(
+            table.index,
+            table[op],
+            color=color_for(op, ops),
+            linewidth=1.1,
+            label=op,
+            marker="o" if len(table) == 1 else None,
+        )
     ax.set_title(title, loc="left")
     ax.set_ylabel("req/s")
     ax.set_ylim(bottom=0)
@@ -66,15 +77,35 @@ def latency_bands_chart(intervals: pd.DataFrame, order: Sequence[str] | None = N
     title = "Latency percentiles over time (ms, log scale)"
     if intervals is None or not len(intervals) or intervals["p50_ms"].isna().all():
         return no_data(title)
-    ops = [op for op in _ops(intervals, order) if intervals.loc[intervals["op"] == op, "p50_ms"].notna().any()]
+    ops = [
+        op for op in _ops(intervals, order) if intervals.loc[intervals["op"] == op, "p50_ms"].notna().any()
+    ]
     fig, axes = new_figure(rows=len(ops), height_in=2.3)
     for ax, op in zip(axes, ops, strict=True):
-        rows = thin(intervals[intervals["op"] == op].set_index("t")[["p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]].sort_index())
+        rows = thin(
+            intervals[intervals["op"] == op]
+            .set_index("t")[["p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]]
+            .sort_index()
+        )
         color = color_for(op, ops)
         for low, high, alpha in BAND_PAIRS:
-            ax.fill_between(rows.index, rows[low], rows[high], color=color, alpha=alpha, linewidth=0,
-                            label=f"{low[:-3]}–{high[:-3]}")  # fmt: skip
-        ax.plot(rows.index, rows["p50_ms"], color=color, linewidth=1.2, label="p50", marker="o" if len(rows) == 1 else None)
+            ax.fill_between(
+                rows.index,
+                rows[low],
+                rows[high],
+                color=color,
+                alpha=alpha,
+                linewidth=0,
+                label=f"{low[:-3]}–{high[:-3]}",
+            )
+        ax.plot(
+            rows.index,
+            rows["p50_ms"],
+            color=color,
+            linewidth=1.2,
+            label="p50",
+            marker="o" if len(rows) == 1 else None,
+        )
         ax.plot(rows.index, rows["p95_ms"], color=color, linewidth=0.8, linestyle="--", label="p95")
         plain_log(ax)
         ax.set_title(f"{op}: latency percentiles per interval (ms, log scale)", loc="left")
@@ -87,7 +118,13 @@ def latency_bands_chart(intervals: pd.DataFrame, order: Sequence[str] | None = N
 def status_chart(intervals: pd.DataFrame, order: Sequence[str] | None = None) -> bytes:
     """Responses per second by status class, all operations stacked; then 429s per operation, if any."""
     title = "Status codes over time (responses/s, all operations)"
-    columns = {"2xx": "status_2xx", "4xx": "status_4xx", "5xx": "status_5xx", "other": "status_other", "429": "status_429"}
+    columns = {
+        "2xx": "status_2xx",
+        "4xx": "status_4xx",
+        "5xx": "status_5xx",
+        "other": "status_other",
+        "429": "status_429",
+    }
     if intervals is None or not len(intervals) or all(intervals[c].isna().all() for c in columns.values()):
         return no_data(title)
     table = thin(intervals.groupby("t")[list(columns.values())].sum().sort_index())
@@ -95,16 +132,33 @@ def status_chart(intervals: pd.DataFrame, order: Sequence[str] | None = None) ->
     fig, axes = new_figure(rows=2 if limited else 1, height_in=2.6 if limited else 3.2)
     ax = axes[0]
     # The five classes are disjoint (status_4xx excludes 429), so the stack sums to all requests.
-    layers = {"2xx": table["status_2xx"], "4xx (not 429)": table["status_4xx"], "5xx": table["status_5xx"],
-              "other": table["status_other"], "429": table["status_429"]}  # fmt: skip
-    colors = [STATUS_COLORS["2xx"], STATUS_COLORS["4xx"], STATUS_COLORS["5xx"], STATUS_COLORS["other"], STATUS_COLORS["429"]]
+    layers = {
+        "2xx": table["status_2xx"],
+        "4xx (not 429)": table["status_4xx"],
+        "5xx": table["status_5xx"],
+        "other": table["status_other"],
+        "429": table["status_429"],
+    }
+    colors = [
+        STATUS_COLORS["2xx"],
+        STATUS_COLORS["4xx"],
+        STATUS_COLORS["5xx"],
+        STATUS_COLORS["other"],
+        STATUS_COLORS["429"],
+    ]
     if len(table) == 1:
         bottom = 0.0
         for (label, series), color in zip(layers.items(), colors, strict=True):
             ax.bar(table.index, series, bottom=bottom, color=color, label=label, width=0.8)
             bottom += float(series.fillna(0).iloc[0])
     else:
-        ax.stackplot(table.index, *[s.fillna(0) for s in layers.values()], labels=list(layers), colors=colors, linewidth=0)
+        ax.stackplot(
+            table.index,
+            *[s.fillna(0) for s in layers.values()],
+            labels=list(layers),
+            colors=colors,
+            linewidth=0,
+        )
     ax.set_title(title, loc="left")
     ax.set_ylabel("responses/s")
     ax.set_ylim(bottom=0)
@@ -114,8 +168,14 @@ def status_chart(intervals: pd.DataFrame, order: Sequence[str] | None = None) ->
         per_op = _per_op(intervals, "status_429")
         shown = [op for op in ops if per_op[op].fillna(0).gt(0).any()]
         for op in shown:
-            axes[1].plot(per_op.index, per_op[op].fillna(0), color=color_for(op, ops), linewidth=1.2, label=op,
-                         marker="o" if len(per_op) == 1 else None)  # fmt: skip
+            axes[1].plot(
+                per_op.index,
+                per_op[op].fillna(0),
+                color=color_for(op, ops),
+                linewidth=1.2,
+                label=op,
+                marker="o" if len(per_op) == 1 else None,
+            )
         axes[1].set_title("429 responses per operation (per second)", loc="left")
         axes[1].set_ylabel("429/s")
         axes[1].set_ylim(bottom=0)
@@ -133,10 +193,25 @@ def offered_achieved_chart(intervals: pd.DataFrame) -> bytes:
     fig, (ax,) = new_figure()
     marker = "o" if len(table) == 1 else None
     if table["offered"].notna().any():
-        ax.plot(table.index, table["offered"], color="#64748b", linestyle="--", linewidth=1.3, label="offered", marker=marker)
+        ax.plot(
+            table.index,
+            table["offered"],
+            color="#64748b",
+            linestyle="--",
+            linewidth=1.3,
+            label="offered",
+            marker=marker,
+        )
     ax.plot(table.index, table["requests"], color="#2563eb", linewidth=1.3, label="achieved", marker=marker)
     if table["late_sends"].fillna(0).gt(0).any():
-        ax.bar(table.index, table["late_sends"].fillna(0), color="#f97316", alpha=0.6, width=1.0, label="late sends")
+        ax.bar(
+            table.index,
+            table["late_sends"].fillna(0),
+            color="#f97316",
+            alpha=0.6,
+            width=1.0,
+            label="late sends",
+        )
     ax.set_title(title, loc="left")
     ax.set_ylabel("req/s")
     ax.set_ylim(bottom=0)
@@ -150,11 +225,15 @@ def health_chart(health: pd.DataFrame) -> bytes:
     title = "Queue depth and workers (from /health)"
     if health is None or not len(health):
         return no_data(title)
-    frame = thin(health.set_index("t").sort_index()[["in_queue", "in_progress", *WORKER_STATES]].astype(float))
+    frame = thin(
+        health.set_index("t").sort_index()[["in_queue", "in_progress", *WORKER_STATES]].astype(float)
+    )
     fig, (top, bottom) = new_figure(rows=2, height_in=2.4)
     marker = "o" if len(frame) == 1 else None
     top.plot(frame.index, frame["in_queue"], color="#dc2626", linewidth=1.3, label="in queue", marker=marker)
-    top.plot(frame.index, frame["in_progress"], color="#2563eb", linewidth=1.3, label="in progress", marker=marker)
+    top.plot(
+        frame.index, frame["in_progress"], color="#2563eb", linewidth=1.3, label="in progress", marker=marker
+    )
     top.set_title(title, loc="left")
     top.set_ylabel("jobs")
     top.set_ylim(bottom=0)
@@ -165,10 +244,19 @@ def health_chart(health: pd.DataFrame) -> bytes:
         if len(frame) == 1:
             bottom_value = 0.0
             for state, color in zip(states, colors, strict=True):
-                bottom.bar(frame.index, frame[state].fillna(0), bottom=bottom_value, color=color, label=state, width=0.8)
+                bottom.bar(
+                    frame.index,
+                    frame[state].fillna(0),
+                    bottom=bottom_value,
+                    color=color,
+                    label=state,
+                    width=0.8,
+                )
                 bottom_value += float(frame[state].fillna(0).iloc[0])
         else:
-            bottom.stackplot(frame.index, *[frame[s].fillna(0) for s in states], labels=states, colors=colors, linewidth=0)
+            bottom.stackplot(
+                frame.index, *[frame[s].fillna(0) for s in states], labels=states, colors=colors, linewidth=0
+            )
         legend(bottom, len(states))
     bottom.set_title("Workers by state", loc="left")
     bottom.set_ylabel("workers")
@@ -179,15 +267,24 @@ def health_chart(health: pd.DataFrame) -> bytes:
 
 def overlay_chart(series: Mapping[str, pd.Series], title: str, ylabel: str, log: bool = False) -> bytes:
     """Several labelled time series on one axis (base vs candidate in a comparison)."""
-    usable = {label: s.dropna().sort_index() for label, s in series.items() if s is not None and len(s.dropna())}
+    usable = {
+        label: s.dropna().sort_index() for label, s in series.items() if s is not None and len(s.dropna())
+    }
     if not usable:
         return no_data(title)
     fig, (ax,) = new_figure()
     styles = ("-", "--", ":", "-.")
     for index, (label, values) in enumerate(usable.items()):
         values = thin(values.to_frame("v"))["v"]
-        ax.plot(values.index, values, linewidth=1.2, linestyle=styles[index % len(styles)], label=label,
-                color=color_for(label, list(usable)), marker="o" if len(values) == 1 else None)  # fmt: skip
+        ax.plot(
+            values.index,
+            values,
+            linewidth=1.2,
+            linestyle=styles[index % len(styles)],
+            label=label,
+            color=color_for(label, list(usable)),
+            marker="o" if len(values) == 1 else None,
+        )
     if log:
         plain_log(ax)
     else:
@@ -212,13 +309,32 @@ def job_timeline_chart(jobs: pd.DataFrame) -> bytes:
     if len(frame) > JOB_SAMPLE:
         frame = frame.iloc[:: -(-len(frame) // JOB_SAMPLE)]
     fig, (ax,) = new_figure()
-    for column, label, color in (("delay_time_ms", "queue delay", "#dc2626"), ("execution_time_ms", "execution", "#2563eb")):
+    for column, label, color in (
+        ("delay_time_ms", "queue delay", "#dc2626"),
+        ("execution_time_ms", "execution", "#2563eb"),
+    ):
         values = frame[column].clip(lower=0.01)
-        ax.scatter(frame["submitted_t"], values, s=6, color=color, alpha=0.5, linewidths=0, label=label, rasterized=True)
+        ax.scatter(
+            frame["submitted_t"],
+            values,
+            s=6,
+            color=color,
+            alpha=0.5,
+            linewidths=0,
+            label=label,
+            rasterized=True,
+        )
     failed = frame[frame["final_status"].astype(str).str.upper().isin(["FAILED", "TIMED_OUT", "CANCELLED"])]
     if len(failed):
-        ax.scatter(failed["submitted_t"], failed["end_to_end_ms"].clip(lower=0.01), s=14, marker="x", color="#0f172a",
-                   linewidths=0.8, label="failed / timed out / cancelled (end to end)")  # fmt: skip
+        ax.scatter(
+            failed["submitted_t"],
+            failed["end_to_end_ms"].clip(lower=0.01),
+            s=14,
+            marker="x",
+            color="#0f172a",
+            linewidths=0.8,
+            label="failed / timed out / cancelled (end to end)",
+        )
     if frame[["delay_time_ms", "execution_time_ms"]].notna().any().any():
         plain_log(ax)
     ax.set_title(title, loc="left")

@@ -22,9 +22,18 @@ from reports.page import data_uri
 from reports.templating import render
 from reports.thresholds import Outcome, RuleResult, Thresholds, evaluate_change, load_thresholds, worsening
 
-COMPARED = (("requests", "count"), ("achieved_rps", "rate"), ("p50_ms", "ms"), ("p95_ms", "ms"), ("p99_ms", "ms"),
-            ("p999_ms", "ms"), ("max_ms", "ms"), ("error_rate", "share"), ("rate_limited_share", "share"),
-            ("timeout_rate", "share"))  # fmt: skip
+COMPARED = (
+    ("requests", "count"),
+    ("achieved_rps", "rate"),
+    ("p50_ms", "ms"),
+    ("p95_ms", "ms"),
+    ("p99_ms", "ms"),
+    ("p999_ms", "ms"),
+    ("max_ms", "ms"),
+    ("error_rate", "share"),
+    ("rate_limited_share", "share"),
+    ("timeout_rate", "share"),
+)
 NOT_JUDGED = frozenset(("requests",))
 """A different request count follows from a different duration or profile; it is shown, not judged."""
 
@@ -42,7 +51,9 @@ def _verdict(metric: str, base: float, candidate: float, noise: float | None) ->
     return "worse" if worse > 0 else "better"
 
 
-def compared_rows(base: RunFolder, candidate: RunFolder, base_values: dict[str, float], cand_values: dict[str, float]) -> list[dict[str, Any]]:
+def compared_rows(
+    base: RunFolder, candidate: RunFolder, base_values: dict[str, float], cand_values: dict[str, float]
+) -> list[dict[str, Any]]:
     """One row per (operation, metric) either run has, with change, noise and verdict."""
     ops = list(dict.fromkeys([*base.operations(), *candidate.operations()]))
     rows: list[dict[str, Any]] = []
@@ -53,7 +64,14 @@ def compared_rows(base: RunFolder, candidate: RunFolder, base_values: dict[str, 
             if b is None and c is None:
                 continue
             noise = change_noise(interval_series(base, op, metric), interval_series(candidate, op, metric))
-            row: dict[str, Any] = {"op": op, "metric": metric, "kind": kind, "base": b, "candidate": c, "noise": noise}
+            row: dict[str, Any] = {
+                "op": op,
+                "metric": metric,
+                "kind": kind,
+                "base": b,
+                "candidate": c,
+                "noise": noise,
+            }
             if b is not None and c is not None:
                 row["change"] = c - b
                 row["change_pct"] = 100.0 * (c - b) / abs(b) if b else None
@@ -69,21 +87,49 @@ def _total_series(run: RunFolder) -> pd.Series | None:
 
 
 def comparison_charts(base: RunFolder, candidate: RunFolder) -> list[dict[str, str]]:
-    charts = [{"title": "Throughput, all operations",
-               "src": data_uri(charts_time.overlay_chart({"base": _total_series(base), "candidate": _total_series(candidate)},
-                                                         "Throughput, all operations (req/s)", "req/s"))}]  # fmt: skip
+    charts = [
+        {
+            "title": "Throughput, all operations",
+            "src": data_uri(
+                charts_time.overlay_chart(
+                    {"base": _total_series(base), "candidate": _total_series(candidate)},
+                    "Throughput, all operations (req/s)",
+                    "req/s",
+                )
+            ),
+        }
+    ]
     shared = [op for op in base.operations() if op in candidate.operations()]
     for op in shared:
-        series = {"base": interval_series(base, op, "p95_ms"), "candidate": interval_series(candidate, op, "p95_ms")}
+        series = {
+            "base": interval_series(base, op, "p95_ms"),
+            "candidate": interval_series(candidate, op, "p95_ms"),
+        }
         if any(s is not None and len(s) for s in series.values()):
-            charts.append({"title": f"{op}: p95 over time",
-                           "src": data_uri(charts_time.overlay_chart(series, f"{op}: p95 latency per interval (ms)", "ms", log=True))})  # fmt: skip
+            charts.append(
+                {
+                    "title": f"{op}: p95 over time",
+                    "src": data_uri(
+                        charts_time.overlay_chart(
+                            series, f"{op}: p95 latency per interval (ms)", "ms", log=True
+                        )
+                    ),
+                }
+            )
         if base.histograms is not None and candidate.histograms is not None:
             b, c = base.histograms.get(op, "latency"), candidate.histograms.get(op, "latency")
             if b is not None and c is not None:
                 curves = {f"{op} base": distribution(b), f"{op} candidate": distribution(c)}
-                charts.append({"title": f"{op}: latency distribution",
-                               "src": data_uri(charts_dist.percentile_chart(curves, f"{op}: latency distribution, base vs candidate"))})  # fmt: skip
+                charts.append(
+                    {
+                        "title": f"{op}: latency distribution",
+                        "src": data_uri(
+                            charts_dist.percentile_chart(
+                                curves, f"{op}: latency distribution, base vs candidate"
+                            )
+                        ),
+                    }
+                )
     return charts
 
 
@@ -91,8 +137,11 @@ def changed_claims(base: RunFolder, candidate: RunFolder) -> list[dict[str, str]
     """Claims whose outcome differs between the runs, violations first."""
     before = {r["id"]: r["outcome"] for r in sections.conformance_rows(base)}
     after = {r["id"]: r["outcome"] for r in sections.conformance_rows(candidate)}
-    changes = [{"id": k, "base": before.get(k, "absent"), "candidate": after.get(k, "absent")}
-               for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]  # fmt: skip
+    changes = [
+        {"id": k, "base": before.get(k, "absent"), "candidate": after.get(k, "absent")}
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    ]
     return sorted(changes, key=lambda r: (r["candidate"] != "violated", r["id"]))
 
 
@@ -100,15 +149,26 @@ def _verdict_line(results: list[RuleResult], rows: list[dict[str, Any]]) -> dict
     broken = [r for r in results if r.breached]
     worse = sum(1 for r in rows if r.get("verdict") == "worse")
     better = sum(1 for r in rows if r.get("verdict") == "better")
-    parts = [f"{len(broken)} of {len(results)} thresholds broken" if broken else
-             (f"all {len(results)} thresholds met" if results else "no thresholds given"),
-             f"{worse} metrics worse beyond noise", f"{better} better"]  # fmt: skip
+    parts = [
+        f"{len(broken)} of {len(results)} thresholds broken"
+        if broken
+        else (f"all {len(results)} thresholds met" if results else "no thresholds given"),
+        f"{worse} metrics worse beyond noise",
+        f"{better} better",
+    ]
     state = "fail" if broken else ("pass" if results else "info")
-    return {"state": state, "label": {"fail": "FAIL", "pass": "PASS", "info": "COMPARISON"}[state], "text": " · ".join(parts)}
+    return {
+        "state": state,
+        "label": {"fail": "FAIL", "pass": "PASS", "info": "COMPARISON"}[state],
+        "text": " · ".join(parts),
+    }
 
 
 def build_comparison(
-    base_dir: str | Path, candidate_dir: str | Path, out_dir: str | Path, thresholds: str | Path | Thresholds | None = None
+    base_dir: str | Path,
+    candidate_dir: str | Path,
+    out_dir: str | Path,
+    thresholds: str | Path | Thresholds | None = None,
 ) -> Outcome:
     """Write `out_dir/comparison.html` and `comparison.json`; `breached` says whether to exit 1."""
     rules = load_thresholds(thresholds) if isinstance(thresholds, (str, Path)) else thresholds
@@ -117,7 +177,10 @@ def build_comparison(
     cand_values = metric_values(candidate, operation_rows(candidate), job_metrics(candidate))
 
     def noise_of(rule: Any) -> float | None:
-        return change_noise(interval_series(base, rule.scope, rule.metric), interval_series(candidate, rule.scope, rule.metric))
+        return change_noise(
+            interval_series(base, rule.scope, rule.metric),
+            interval_series(candidate, rule.scope, rule.metric),
+        )
 
     results = evaluate_change(rules, base_values, cand_values, noise_of) if rules is not None else []
     rows = compared_rows(base, candidate, base_values, cand_values)
@@ -130,7 +193,11 @@ def build_comparison(
         "title": f"podbench comparison: {base.path.name} → {candidate.path.name}",
         "verdict": _verdict_line(results, rows),
         "base": {"name": str(base.path), "facts": sections.facts(base), "notes": base.notes},
-        "candidate": {"name": str(candidate.path), "facts": sections.facts(candidate), "notes": candidate.notes},
+        "candidate": {
+            "name": str(candidate.path),
+            "facts": sections.facts(candidate),
+            "notes": candidate.notes,
+        },
         "thresholds": results,
         "rows": rows,
         "charts": comparison_charts(base, candidate) if base.has_load and candidate.has_load else [],
@@ -140,9 +207,13 @@ def build_comparison(
     path = out / "comparison.html"
     path.write_text(render("compare.html.j2", context), encoding="utf-8")
     summary = {
-        "base": str(base.path), "candidate": str(candidate.path), "breached": any(r.breached for r in results),
-        "thresholds": [{"rule": r.rule.text, "status": r.status, "value": r.value, "detail": r.detail} for r in results],
+        "base": str(base.path),
+        "candidate": str(candidate.path),
+        "breached": any(r.breached for r in results),
+        "thresholds": [
+            {"rule": r.rule.text, "status": r.status, "value": r.value, "detail": r.detail} for r in results
+        ],
         "metrics": rows,
-    }  # fmt: skip
+    }
     (out / "comparison.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return Outcome(path, results)

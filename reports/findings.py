@@ -30,13 +30,32 @@ class Finding:
 
 
 TABLE = (
-    ("Job stuck in queue", "No available workers, max workers limit reached", "Increase max workers, check endpoint health"),
-    ("Timeout errors", "Job takes longer than execution timeout", "Increase timeout in job policy, optimize job processing"),
-    ("Failed jobs", "Worker errors, input validation issues", "Check logs, verify input format, retry with fixed input"),
-    ("Rate limiting", "Too many requests in short time", "Implement backoff strategy, batch requests when possible"),
-    ("Missing results", "Results expired",
-     "Retrieve results within expiration window (30 min for async, 1 min for sync)"),
-)  # fmt: skip
+    (
+        "Job stuck in queue",
+        "No available workers, max workers limit reached",
+        "Increase max workers, check endpoint health",
+    ),
+    (
+        "Timeout errors",
+        "Job takes longer than execution timeout",
+        "Increase timeout in job policy, optimize job processing",
+    ),
+    (
+        "Failed jobs",
+        "Worker errors, input validation issues",
+        "Check logs, verify input format, retry with fixed input",
+    ),
+    (
+        "Rate limiting",
+        "Too many requests in short time",
+        "Implement backoff strategy, batch requests when possible",
+    ),
+    (
+        "Missing results",
+        "Results expired",
+        "Retrieve results within expiration window (30 min for async, 1 min for sync)",
+    ),
+)
 
 
 def _fmt(value: float) -> str:
@@ -56,7 +75,9 @@ def _stuck(run: RunFolder, jobs: Mapping[str, float]) -> tuple[State, list[str]]
         third = max(len(health) // 3, 1)
         first, last = health["in_queue"].iloc[:third].mean(), health["in_queue"].iloc[-third:].mean()
         if last > 0 and last >= QUEUE_GROWTH_FACTOR * max(first, 0.5):
-            evidence.append(f"queue depth grew from {first:,.1f} to {last:,.1f} jobs on average (first vs last third of /health samples)")
+            evidence.append(
+                f"queue depth grew from {first:,.1f} to {last:,.1f} jobs on average (first vs last third of /health samples)"
+            )
             idle = health["idle"].iloc[-third:].mean() if health["idle"].notna().any() else None
             if idle is not None and idle < 0.5:
                 evidence.append(f"no idle workers while the queue grew (mean idle {idle:.1f})")
@@ -72,7 +93,11 @@ def _stuck(run: RunFolder, jobs: Mapping[str, float]) -> tuple[State, list[str]]
 
 
 def _timeouts(rows: Sequence[Mapping[str, Any]], jobs: Mapping[str, float]) -> tuple[State, list[str]]:
-    evidence = [f"{r['op']}: {_fmt(r['timeouts'])} request{_s(r['timeouts'])} timed out" for r in rows if r["op"] != "all" and r.get("timeouts")]
+    evidence = [
+        f"{r['op']}: {_fmt(r['timeouts'])} request{_s(r['timeouts'])} timed out"
+        for r in rows
+        if r["op"] != "all" and r.get("timeouts")
+    ]
     if jobs.get("timed_out"):
         evidence.append(f"{_fmt(jobs['timed_out'])} job{_s(jobs['timed_out'])} ended TIMED_OUT")
     known = bool(rows) or "submitted" in jobs
@@ -83,7 +108,10 @@ def _failed(rows: Sequence[Mapping[str, Any]], jobs: Mapping[str, float]) -> tup
     evidence: list[str] = []
     if jobs.get("failed"):
         share = jobs.get("failed_share")
-        evidence.append(f"{_fmt(jobs['failed'])} job{_s(jobs['failed'])} FAILED" + (f" ({share:.2%} of submitted)" if share is not None else ""))
+        evidence.append(
+            f"{_fmt(jobs['failed'])} job{_s(jobs['failed'])} FAILED"
+            + (f" ({share:.2%} of submitted)" if share is not None else "")
+        )
     for row in rows:
         exact = sorted((c, n) for c, n in (row.get("status_codes") or {}).items() if c.startswith("5") and n)
         # The exact codes (summary.json) first: the interval classes may miss the run's last second.
@@ -103,7 +131,9 @@ def _rate_limited(run: RunFolder, rows: Sequence[Mapping[str, Any]]) -> tuple[St
     ]
     for op, limit in ((run.limits or {}).get("operations") or {}).items():
         if isinstance(limit, dict) and isinstance(limit.get("limit"), (int, float)):
-            evidence.append(f"limits run measured {op}: {_fmt(limit['limit'])} per {limit.get('window_s', '?')} s")
+            evidence.append(
+                f"limits run measured {op}: {_fmt(limit['limit'])} per {limit.get('window_s', '?')} s"
+            )
     known = bool(rows) or run.limits is not None
     return ("seen" if evidence else "not seen" if known else "cannot tell"), evidence
 
@@ -114,14 +144,25 @@ def _missing(rows: Sequence[Mapping[str, Any]]) -> tuple[State, list[str]]:
         if row["op"] in ("status", "status_sync", "stream"):  # the operations that fetch results
             missing = (row.get("status_codes") or {}).get("404")
             if missing:
-                evidence.append(f"{row['op']}: {_fmt(missing)} response{_s(missing)} 404 (job id no longer known)")
+                evidence.append(
+                    f"{row['op']}: {_fmt(missing)} response{_s(missing)} 404 (job id no longer known)"
+                )
     known = any("status_codes" in r for r in rows)
     return ("seen" if evidence else "not seen" if known else "cannot tell"), evidence
 
 
 def findings(run: RunFolder, rows: Sequence[Mapping[str, Any]], jobs: Mapping[str, float]) -> list[Finding]:
     """One finding per troubleshooting row, seen ones first."""
-    checks = (_stuck(run, jobs), _timeouts(rows, jobs), _failed(rows, jobs), _rate_limited(run, rows), _missing(rows))
-    result = [Finding(issue, causes, remedy, state, evidence) for (issue, causes, remedy), (state, evidence) in zip(TABLE, checks, strict=True)]
+    checks = (
+        _stuck(run, jobs),
+        _timeouts(rows, jobs),
+        _failed(rows, jobs),
+        _rate_limited(run, rows),
+        _missing(rows),
+    )
+    result = [
+        Finding(issue, causes, remedy, state, evidence)
+        for (issue, causes, remedy), (state, evidence) in zip(TABLE, checks, strict=True)
+    ]
     order = {"seen": 0, "cannot tell": 1, "not seen": 2}
     return sorted(result, key=lambda f: order[f.state])

@@ -17,15 +17,50 @@ from reports.errors import ReportInputError
 from reports.hdr import HistogramSet, read_histograms
 
 INTERVAL_COLUMNS = (
-    "t", "op", "requests", "failures", "rate_limited", "timeouts", "late_sends", "offered",
-    "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
-    "status_2xx", "status_4xx", "status_429", "status_5xx", "status_other",
-)  # fmt: skip
+    "t",
+    "op",
+    "requests",
+    "failures",
+    "rate_limited",
+    "timeouts",
+    "late_sends",
+    "offered",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "status_2xx",
+    "status_4xx",
+    "status_429",
+    "status_5xx",
+    "status_other",
+)
 HEALTH_COLUMNS = (
-    "t", "in_queue", "in_progress", "completed", "failed", "retried", "idle", "initializing",
-    "ready", "running", "throttled", "unhealthy", "latency_ms", "status",
-)  # fmt: skip
-JOBS_COLUMNS = ("id", "submitted_t", "final_status", "delay_time_ms", "execution_time_ms", "end_to_end_ms", "polls")
+    "t",
+    "in_queue",
+    "in_progress",
+    "completed",
+    "failed",
+    "retried",
+    "idle",
+    "initializing",
+    "ready",
+    "running",
+    "throttled",
+    "unhealthy",
+    "latency_ms",
+    "status",
+)
+JOBS_COLUMNS = (
+    "id",
+    "submitted_t",
+    "final_status",
+    "delay_time_ms",
+    "execution_time_ms",
+    "end_to_end_ms",
+    "polls",
+)
 REQUIRED = {"intervals.csv": ("t", "op", "requests"), "health.csv": ("t",), "jobs.csv": ("id",)}
 
 JsonObject = dict[str, Any]
@@ -92,7 +127,9 @@ def _json(root: Path, name: str, notes: list[str], require_key: str | None = Non
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         notes.append(f"{name} could not be read ({exc}); that part is left out")
         return None
-    if not isinstance(data, dict) or (require_key is not None and not isinstance(data.get(require_key), (dict, list))):
+    if not isinstance(data, dict) or (
+        require_key is not None and not isinstance(data.get(require_key), (dict, list))
+    ):
         what = f"an object with {require_key!r}" if require_key else "a JSON object"
         notes.append(f"{name} is not {what}; that part is left out")
         return None

@@ -20,9 +20,7 @@ HIGHEST_US = 3_600_000_000
 DIGITS = 3
 TABLE_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 # Evenly spaced on the 1/(1-p) axis of an HDR plot: 0%, 50%, 75%, ... up to 99.9999%.
-CURVE_PERCENTILES = tuple(
-    round(100.0 * (1.0 - 10 ** (-k / 10)), 6) for k in range(0, 61)
-)
+CURVE_PERCENTILES = tuple(round(100.0 * (1.0 - 10 ** (-k / 10)), 6) for k in range(0, 61))
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,13 @@ def _from_intervals(rows: pd.DataFrame, span_s: float) -> Row:
             row["offered_rps"] = float(rows["offered"].sum()) / span_s
     if rows["max_ms"].notna().any():
         row["max_ms"] = float(rows["max_ms"].max())
-    status = {"2xx": "status_2xx", "4xx": "status_4xx", "429": "status_429", "5xx": "status_5xx", "other": "status_other"}
+    status = {
+        "2xx": "status_2xx",
+        "4xx": "status_4xx",
+        "429": "status_429",
+        "5xx": "status_5xx",
+        "other": "status_other",
+    }
     row["status_classes"] = {k: int(rows[c].sum()) for k, c in status.items() if rows[c].notna().any()}
     return row
 
@@ -125,7 +131,9 @@ def operation_rows(run: RunFolder) -> list[Row]:
         if run.histograms is not None:
             latency = run.histograms.combined("latency") if op == TOTAL else run.histograms.get(op, "latency")
             corrected = (
-                run.histograms.combined("corrected_latency") if op == TOTAL else run.histograms.get(op, "corrected_latency")
+                run.histograms.combined("corrected_latency")
+                if op == TOTAL
+                else run.histograms.get(op, "corrected_latency")
             )
             row.update(_from_distribution(distribution(latency) if latency else None))
             row.update(_from_distribution(distribution(corrected) if corrected else None, "corrected_"))
@@ -136,7 +144,9 @@ def operation_rows(run: RunFolder) -> list[Row]:
                 if number is not None:
                     row[key] = number
             if isinstance(source.get("status_codes"), dict):
-                row["status_codes"] = {str(k): int(v) for k, v in source["status_codes"].items() if _number(v) is not None}
+                row["status_codes"] = {
+                    str(k): int(v) for k, v in source["status_codes"].items() if _number(v) is not None
+                }
         rows.append(_derive(row))
     return rows if len(rows) > 1 else []
 
@@ -146,11 +156,24 @@ def job_metrics(run: RunFolder) -> Row:
     jobs = (run.summary or {}).get("jobs")
     row: Row = {}
     if isinstance(jobs, dict):
-        for key in ("submitted", "completed", "failed", "cancelled", "timed_out", "unfinished", "polls_per_job_mean"):
+        for key in (
+            "submitted",
+            "completed",
+            "failed",
+            "cancelled",
+            "timed_out",
+            "unfinished",
+            "polls_per_job_mean",
+        ):
             if _number(jobs.get(key)) is not None:
                 row[key] = float(jobs[key])
-        for name, short in (("delay_time_ms", "delay"), ("execution_time_ms", "execution"), ("end_to_end_ms", "end_to_end"),
-                            ("first_chunk_ms", "first_chunk"), ("chunk_gap_ms", "chunk_gap")):  # fmt: skip
+        for name, short in (
+            ("delay_time_ms", "delay"),
+            ("execution_time_ms", "execution"),
+            ("end_to_end_ms", "end_to_end"),
+            ("first_chunk_ms", "first_chunk"),
+            ("chunk_gap_ms", "chunk_gap"),
+        ):
             dist = jobs.get(name)
             if isinstance(dist, dict):
                 for pct, value in dist.items():
@@ -159,7 +182,12 @@ def job_metrics(run: RunFolder) -> Row:
     elif run.jobs is not None and len(run.jobs):
         statuses = run.jobs["final_status"].astype(str).str.upper().value_counts()
         row["submitted"] = float(len(run.jobs))
-        for status, key in (("COMPLETED", "completed"), ("FAILED", "failed"), ("CANCELLED", "cancelled"), ("TIMED_OUT", "timed_out")):
+        for status, key in (
+            ("COMPLETED", "completed"),
+            ("FAILED", "failed"),
+            ("CANCELLED", "cancelled"),
+            ("TIMED_OUT", "timed_out"),
+        ):
             row[key] = float(statuses.get(status, 0))
     _fill_job_percentiles(run, row)
     submitted = row.get("submitted")
@@ -172,8 +200,11 @@ def job_metrics(run: RunFolder) -> Row:
 
 def _fill_job_percentiles(run: RunFolder, row: Row) -> None:
     """Percentiles the summary lacks: from the merged histograms (exact), else from jobs.csv (a sample)."""
-    for metric, column, short in (("delay_time", "delay_time_ms", "delay"), ("execution_time", "execution_time_ms", "execution"),
-                                  ("end_to_end", "end_to_end_ms", "end_to_end")):  # fmt: skip
+    for metric, column, short in (
+        ("delay_time", "delay_time_ms", "delay"),
+        ("execution_time", "execution_time_ms", "execution"),
+        ("end_to_end", "end_to_end_ms", "end_to_end"),
+    ):
         if f"{short}_p95_ms" in row:
             continue
         histogram = run.histograms.combined(metric) if run.histograms is not None else None
@@ -197,8 +228,14 @@ def conformance_counts(run: RunFolder) -> Row:
     counts = outcomes.value_counts().to_dict() if len(outcomes) else {}
     summary = run.conformance.get("summary") or {}
     row: Row = {}
-    for outcome, key in (("passed", "passed"), ("violated", "violations"), ("recorded", "recorded"),
-                         ("harness_error", "harness_errors"), ("skipped", "skipped"), ("uncovered", "uncovered")):  # fmt: skip
+    for outcome, key in (
+        ("passed", "passed"),
+        ("violated", "violations"),
+        ("recorded", "recorded"),
+        ("harness_error", "harness_errors"),
+        ("skipped", "skipped"),
+        ("uncovered", "uncovered"),
+    ):
         fallback = summary.get("violated" if key == "violations" else key, 0) if not claims else 0
         row[key] = float(counts.get(outcome, _number(fallback) or 0.0))
     listed = summary.get("uncovered_claims")

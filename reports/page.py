@@ -16,8 +16,11 @@ from reports.redact import redact_text
 from reports.templating import render
 from reports.thresholds import Outcome, RuleResult, Thresholds, evaluate, load_thresholds
 
-LIFECYCLE = (("delay_time", "delay_time_ms", "queue delay"), ("execution_time", "execution_time_ms", "execution"),
-             ("end_to_end", "end_to_end_ms", "end to end"))  # fmt: skip
+LIFECYCLE = (
+    ("delay_time", "delay_time_ms", "queue delay"),
+    ("execution_time", "execution_time_ms", "execution"),
+    ("end_to_end", "end_to_end_ms", "end to end"),
+)
 
 
 def data_uri(svg: bytes) -> str:
@@ -35,7 +38,11 @@ def verdict(
     violations = int(conformance.get("violations", 0))
     parts = []
     if results:
-        parts.append(f"{len(broken)} of {len(results)} thresholds broken" if broken else f"all {len(results)} thresholds met")
+        parts.append(
+            f"{len(broken)} of {len(results)} thresholds broken"
+            if broken
+            else f"all {len(results)} thresholds met"
+        )
     else:
         parts.append("no thresholds given")
     if conformance:
@@ -86,42 +93,65 @@ def load_charts(run: RunFolder, ops: list[str], jobs: dict[str, float]) -> list[
 
     if run.intervals is not None and len(run.intervals):
         add("Throughput per operation", charts_time.throughput_chart(run.intervals, ops))
-        add("Latency percentile bands per operation", charts_time.latency_bands_chart(run.intervals, ops),
-            "Bands: p50–p90, p90–p99, p99–max of each 1-second interval; dashed line p95.")  # fmt: skip
+        add(
+            "Latency percentile bands per operation",
+            charts_time.latency_bands_chart(run.intervals, ops),
+            "Bands: p50–p90, p90–p99, p99–max of each 1-second interval; dashed line p95.",
+        )
     if run.histograms is not None:
-        for metric, label in (("latency", "service time"), ("corrected_latency", "corrected for coordinated omission")):
+        for metric, label in (
+            ("latency", "service time"),
+            ("corrected_latency", "corrected for coordinated omission"),
+        ):
             curves = {op: distribution(h) for op in ops if (h := run.histograms.get(op, metric)) is not None}
             if curves:
-                add(f"Latency distribution, {label}", charts_dist.percentile_chart(curves, f"Latency distribution ({label})"),
-                    "HDR percentile plot: each step right adds a nine.")  # fmt: skip
+                add(
+                    f"Latency distribution, {label}",
+                    charts_dist.percentile_chart(curves, f"Latency distribution ({label})"),
+                    "HDR percentile plot: each step right adds a nine.",
+                )
     if run.intervals is not None and len(run.intervals):
         add("Status codes and 429s", charts_time.status_chart(run.intervals, ops))
         add("Offered vs achieved rate", charts_time.offered_achieved_chart(run.intervals))
     curves = lifecycle_curves(run)
     if curves:
-        add("Job lifecycle", charts_dist.percentile_chart(curves, "Job lifecycle: queue delay, execution, end to end (ms)"))
+        add(
+            "Job lifecycle",
+            charts_dist.percentile_chart(curves, "Job lifecycle: queue delay, execution, end to end (ms)"),
+        )
     elif any(k.endswith("_ms") for k in jobs):
         add("Job lifecycle", charts_dist.job_summary_chart(jobs))
     if run.jobs is not None and len(run.jobs):
-        add("Job lifecycle over time", charts_time.job_timeline_chart(run.jobs),
-            "One dot per sampled job (jobs.csv) at its submit time; a rising red band is a queue that does not drain.")  # fmt: skip
+        add(
+            "Job lifecycle over time",
+            charts_time.job_timeline_chart(run.jobs),
+            "One dot per sampled job (jobs.csv) at its submit time; a rising red band is a queue that does not drain.",
+        )
     if run.health is not None and len(run.health):
         add("Queue depth and workers", charts_time.health_chart(run.health))
     return charts
 
 
-def report_context(run: RunFolder, results: list[RuleResult], rows: list[dict[str, Any]], jobs: dict[str, float]) -> dict[str, Any]:
+def report_context(
+    run: RunFolder, results: list[RuleResult], rows: list[dict[str, Any]], jobs: dict[str, float]
+) -> dict[str, Any]:
     conformance = conformance_counts(run)
     ops = [r["op"] for r in rows if r["op"] != "all"]
     present, missing = sections.present_parts(run)
     limits = sections.limit_rows(run)
     for row in limits:
         window = row["window_s"] if isinstance(row["window_s"], (int, float)) else None
-        row["chart"] = data_uri(charts_dist.limit_probe_chart(row["op"], row["timeline"], window)) if row["timeline"] else ""
+        row["chart"] = (
+            data_uri(charts_dist.limit_probe_chart(row["op"], row["timeline"], window))
+            if row["timeline"]
+            else ""
+        )
     capacity = sections.capacity_facts(run) if run.capacity is not None else None
     if capacity is not None and capacity["steps"]:
         knee = run.capacity.get("knee_rps") if run.capacity else None
-        capacity["chart"] = data_uri(charts_dist.capacity_chart(capacity["steps"], knee if isinstance(knee, (int, float)) else None))
+        capacity["chart"] = data_uri(
+            charts_dist.capacity_chart(capacity["steps"], knee if isinstance(knee, (int, float)) else None)
+        )
     interrupted, reason = interruption(run)
     return {
         "title": f"podbench report: {run.path.name}",

@@ -11,7 +11,10 @@ PATTERNS = (
     (re.compile(r"(?i)(authorization\s*[:=]\s*[\"']?)(bearer\s+)?[^\s\"',}]+"), r"\1\2<redacted>"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1<redacted>"),
     (re.compile(r"\brpa_[A-Za-z0-9]{8,}"), "<redacted>"),
-    (re.compile(r"(?i)([\"']?(?:api[_-]?key|token|secret)[\"']?\s*[:=]\s*[\"']?)(?!<)[^\s\"',}]+"), r"\1<redacted>"),
+    (
+        re.compile(r"(?i)([\"']?(?:api[_-]?key|token|secret)[\"']?\s*[:=]\s*[\"']?)(?!<)[^\s\"',}]+"),
+        r"\1<redacted>",
+    ),
 )
 
 

@@ -39,7 +39,9 @@ def present_parts(run: RunFolder) -> tuple[list[str], list[str]]:
 def facts(run: RunFolder) -> list[tuple[str, str]]:
     """The run's facts as label/value pairs; the target is re-redacted before it is shown."""
     manifest = run.manifest or {}
-    target = manifest.get("target") or (run.conformance or {}).get("target") or (run.limits or {}).get("target")
+    target = (
+        manifest.get("target") or (run.conformance or {}).get("target") or (run.limits or {}).get("target")
+    )
     rows: list[tuple[str, str]] = []
     if isinstance(target, dict):
         clean = redact_mapping(target)
@@ -80,7 +82,9 @@ def generator_warnings(run: RunFolder) -> list[str]:
             warnings.append(f"the load generator's CPU peaked at {cpu:.0f}%")
         dropped = generator.get("dropped_sends")
         if isinstance(dropped, (int, float)) and dropped > 0:
-            warnings.append(f"{dropped:,.0f} intended sends were dropped (no free user took them): the offered rate was not met")
+            warnings.append(
+                f"{dropped:,.0f} intended sends were dropped (no free user took them): the offered rate was not met"
+            )
         lag = generator.get("max_schedule_lag_ms")
         if isinstance(lag, (int, float)) and lag > 0:
             warnings.append(f"largest schedule lag {lag:,.1f} ms (sends later than planned)")
@@ -108,9 +112,13 @@ def conformance_rows(run: RunFolder) -> list[dict[str, Any]]:
                 "source": str(claim.get("source", "")),
                 "quote": str(claim.get("quote", "")),
                 "outcome": outcome,
-                "measured": compact_json(claim["measured"]) if claim.get("measured") not in (None, {}) else "",
+                "measured": compact_json(claim["measured"])
+                if claim.get("measured") not in (None, {})
+                else "",
                 "tests": ", ".join(str(t) for t in claim.get("tests") or []),
-                "excerpt": redact_text(excerpt if isinstance(excerpt, str) else compact_json(excerpt, 4000)) if excerpt else "",
+                "excerpt": redact_text(excerpt if isinstance(excerpt, str) else compact_json(excerpt, 4000))
+                if excerpt
+                else "",
                 "expected": _text(claim.get("expected")),
                 "observed": _text(claim.get("observed")),
                 "severity": _text(claim.get("severity")),
@@ -160,13 +168,27 @@ def capacity_facts(run: RunFolder) -> dict[str, Any]:
     numbers: list[tuple[str, Any]] = []
     if slo is not None:
         numbers.append(("SLO", slo.get("expression", compact_json(slo)) if isinstance(slo, dict) else slo))
-    for key, label in (("knee_rps", "knee (highest rate meeting the SLO), jobs/s"), ("first_failing_rps", "first failing rate, jobs/s"),
-                       ("max_sustainable_rps", "max sustainable throughput, jobs/s"), ("saturated", "ramp saturated the endpoint"),
-                       ("target_rps", "workers recommended for, jobs/s"), ("recommended_workers_min", "recommended workers, min"),
-                       ("recommended_workers_max", "recommended workers, max")):  # fmt: skip
+    for key, label in (
+        ("knee_rps", "knee (highest rate meeting the SLO), jobs/s"),
+        ("first_failing_rps", "first failing rate, jobs/s"),
+        ("max_sustainable_rps", "max sustainable throughput, jobs/s"),
+        ("saturated", "ramp saturated the endpoint"),
+        ("target_rps", "workers recommended for, jobs/s"),
+        ("recommended_workers_min", "recommended workers, min"),
+        ("recommended_workers_max", "recommended workers, max"),
+    ):
         if key in data:
             value = data[key]
-            numbers.append((label, "—" if value is None else compact_json(value) if isinstance(value, (dict, list)) else value))
+            numbers.append(
+                (
+                    label,
+                    "—"
+                    if value is None
+                    else compact_json(value)
+                    if isinstance(value, (dict, list))
+                    else value,
+                )
+            )
     recommendation = data.get("recommendation")
     reason = recommendation.get("reason", "") if isinstance(recommendation, dict) else ""
     model: dict[str, Any] = data["model"] if isinstance(data.get("model"), dict) else {}

@@ -19,30 +19,80 @@ from typing import Any, Literal
 
 from reports.errors import ReportInputError
 
-OPERATIONS = ("run", "runsync", "status", "status_sync", "stream", "cancel", "retry", "purge_queue", "health",
-              "requests", "openai", "all")  # fmt: skip
+OPERATIONS = (
+    "run",
+    "runsync",
+    "status",
+    "status_sync",
+    "stream",
+    "cancel",
+    "retry",
+    "purge_queue",
+    "health",
+    "requests",
+    "openai",
+    "all",
+)
 _LATENCY = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
 OPERATION_METRICS = frozenset(
-    (*_LATENCY, *(f"corrected_{m}" for m in _LATENCY), "requests", "failures", "errors", "rate_limited", "timeouts",
-     "late_sends", "dropped_sends", "offered_rps", "achieved_rps", "error_rate", "failure_rate",
-     "rate_limited_share", "timeout_rate", "no_reply", "connection_errors", "connection_error_rate")
-)  # fmt: skip
+    (
+        *_LATENCY,
+        *(f"corrected_{m}" for m in _LATENCY),
+        "requests",
+        "failures",
+        "errors",
+        "rate_limited",
+        "timeouts",
+        "late_sends",
+        "dropped_sends",
+        "offered_rps",
+        "achieved_rps",
+        "error_rate",
+        "failure_rate",
+        "rate_limited_share",
+        "timeout_rate",
+        "no_reply",
+        "connection_errors",
+        "connection_error_rate",
+    )
+)
 JOB_METRIC = re.compile(
     r"(submitted|completed|failed|cancelled|timed_out|unfinished|polls_per_job_mean|"
     r"(completed|failed|cancelled|timed_out|unfinished)_share|"
     r"(delay|execution|end_to_end|first_chunk|chunk_gap)_(p50|p95|p99|max)_ms)$"
 )
 OTHER_METRICS = {
-    "conformance": frozenset(("passed", "violations", "recorded", "harness_errors", "skipped", "uncovered", "claims")),
-    "capacity": frozenset(("max_sustainable_rps", "knee_rps", "recommended_workers_min", "recommended_workers_max")),
+    "conformance": frozenset(
+        ("passed", "violations", "recorded", "harness_errors", "skipped", "uncovered", "claims")
+    ),
+    "capacity": frozenset(
+        ("max_sustainable_rps", "knee_rps", "recommended_workers_min", "recommended_workers_max")
+    ),
 }
-HIGHER_IS_BETTER = frozenset(("requests", "offered_rps", "achieved_rps", "passed", "completed", "completed_share",
-                              "max_sustainable_rps", "knee_rps", "claims"))  # fmt: skip
+HIGHER_IS_BETTER = frozenset(
+    (
+        "requests",
+        "offered_rps",
+        "achieved_rps",
+        "passed",
+        "completed",
+        "completed_share",
+        "max_sustainable_rps",
+        "knee_rps",
+        "claims",
+    )
+)
 COMPARATORS: dict[str, Callable[[float, float], bool]] = {
-    "<=": lambda a, b: a <= b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b,
-    ">": lambda a, b: a > b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-}  # fmt: skip
-RULE = re.compile(r"^\s*([a-z_]+)\.([a-z0-9_]+?)(\.regression)?\s*(<=|>=|==|!=|<|>)\s*(-?[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*(%?)\s*$")
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+RULE = re.compile(
+    r"^\s*([a-z_]+)\.([a-z0-9_]+?)(\.regression)?\s*(<=|>=|==|!=|<|>)\s*(-?[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*(%?)\s*$"
+)
 Status = Literal["met", "broken", "skipped", "no data"]
 
 
@@ -102,7 +152,9 @@ class Outcome:
 def parse_rule(text: str) -> Rule:
     match = RULE.match(text)
     if not match:
-        raise ReportInputError(f"bad threshold rule {text!r}: expected 'SCOPE.METRIC[.regression] OP NUMBER[%]'")
+        raise ReportInputError(
+            f"bad threshold rule {text!r}: expected 'SCOPE.METRIC[.regression] OP NUMBER[%]'"
+        )
     scope, metric, regression, comparator, number, percent = match.groups()
     if scope in OPERATIONS:
         known = metric in OPERATION_METRICS
@@ -111,7 +163,9 @@ def parse_rule(text: str) -> Rule:
     elif scope in OTHER_METRICS:
         known = metric in OTHER_METRICS[scope]
     else:
-        raise ReportInputError(f"bad threshold rule {text!r}: unknown scope {scope!r} (an operation, all, jobs, conformance, capacity)")
+        raise ReportInputError(
+            f"bad threshold rule {text!r}: unknown scope {scope!r} (an operation, all, jobs, conformance, capacity)"
+        )
     if not known:
         raise ReportInputError(f"bad threshold rule {text!r}: unknown metric {metric!r} for scope {scope!r}")
     if percent and not regression:
@@ -130,15 +184,21 @@ def load_thresholds(path: str | Path) -> Thresholds:
         raise ReportInputError(f"thresholds file {file} is not valid TOML: {exc}") from None
     section = data.get("thresholds")
     if not isinstance(section, dict) or not isinstance(section.get("rules"), list):
-        raise ReportInputError(f"thresholds file {file}: expected a [thresholds] table with rules = [\"...\", ...]")
+        raise ReportInputError(
+            f'thresholds file {file}: expected a [thresholds] table with rules = ["...", ...]'
+        )
     unknown = set(section) - {"rules", "missing"}
     if unknown:
-        raise ReportInputError(f"thresholds file {file}: unknown key(s) {', '.join(sorted(unknown))} in [thresholds]")
+        raise ReportInputError(
+            f"thresholds file {file}: unknown key(s) {', '.join(sorted(unknown))} in [thresholds]"
+        )
     missing = section.get("missing", "fail")
     if missing not in ("fail", "skip"):
-        raise ReportInputError(f"thresholds file {file}: missing must be \"fail\" or \"skip\", not {missing!r}")
+        raise ReportInputError(f'thresholds file {file}: missing must be "fail" or "skip", not {missing!r}')
     if not all(isinstance(r, str) for r in section["rules"]):
-        raise ReportInputError(f"thresholds file {file}: every rule must be a string like \"run.p95_ms <= 250\"")
+        raise ReportInputError(
+            f'thresholds file {file}: every rule must be a string like "run.p95_ms <= 250"'
+        )
     try:
         rules = tuple(parse_rule(r) for r in section["rules"])
     except ReportInputError as exc:

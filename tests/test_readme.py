@@ -49,6 +49,8 @@ def test_each_linked_file_exists(path: str) -> None:
     assert (ROOT / path).exists(), path
 
 
-@pytest.mark.parametrize("path", ["examples/thresholds.toml", "scripts/demo", "scripts/test", "worker/Dockerfile"])
+@pytest.mark.parametrize(
+    "path", ["examples/thresholds.toml", "scripts/demo", "scripts/test", "worker/Dockerfile"]
+)
 def test_each_named_file_exists(path: str) -> None:
     assert (ROOT / path).exists(), path

@@ -107,7 +107,9 @@ def _openai_plan(job_input: dict[str, Any]) -> Plan:
     route = str(job_input.get("openai_route", ""))
     body = job_input.get("openai_input") or {}
     if route.endswith("/models"):
-        return Plan(output={"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "podbench"}]})
+        return Plan(
+            output={"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "podbench"}]}
+        )
     if not isinstance(body, dict):
         return Plan(error="openai_input must be an object")
     chat = route.endswith("/chat/completions")
@@ -123,7 +125,13 @@ def _openai_plan(job_input: dict[str, Any]) -> Plan:
                 choice["delta"] = {"content": word}
             else:
                 choice["text"] = word
-            event = {"id": "cmpl-podbench", "object": kind, "created": created, "model": model, "choices": [choice]}
+            event = {
+                "id": "cmpl-podbench",
+                "object": kind,
+                "created": created,
+                "model": model,
+                "choices": [choice],
+            }
             events.append(f"data: {json.dumps(event)}\n\n")
         events.append("data: [DONE]\n\n")
         return Plan(chunks=tuple(events), output=events, streams=True, sse=True)

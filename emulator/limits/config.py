@@ -152,7 +152,9 @@ def _queue(table: Any) -> QueueRuleSpec:
     return QueueRuleSpec(
         enabled=_flag(table.get("enabled", True), "limits.queue.enabled"),
         min_jobs=_count(table.get("min_jobs", 50), "limits.queue.min_jobs", zero_ok=True),
-        jobs_per_worker=_count(table.get("jobs_per_worker", 500), "limits.queue.jobs_per_worker", zero_ok=True),
+        jobs_per_worker=_count(
+            table.get("jobs_per_worker", 500), "limits.queue.jobs_per_worker", zero_ok=True
+        ),
         operations=frozenset(operations),
     )
 
@@ -160,7 +162,9 @@ def _queue(table: Any) -> QueueRuleSpec:
 def _reject_unknown(table: Mapping[str, Any], known: set[str], where: str) -> None:
     unknown = sorted(str(k) for k in table if k not in known)
     if unknown:
-        raise LimitsConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
+        raise LimitsConfigError(
+            f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}"
+        )
 
 
 def _flag(value: Any, where: str) -> bool:
@@ -180,7 +184,9 @@ def _optional_count(value: Any, where: str) -> int | None:
     if value is False:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise LimitsConfigError(f"{where}: must be a whole number, 1 or more, or false for no limit, got {value!r}")
+        raise LimitsConfigError(
+            f"{where}: must be a whole number, 1 or more, or false for no limit, got {value!r}"
+        )
     return value
 
 

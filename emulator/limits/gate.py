@@ -93,7 +93,15 @@ class _Budget:
 
 
 class _Endpoint:
-    __slots__ = ("budgets", "by_operation", "ietf", "queue_jobs_per_worker", "queue_min_jobs", "queue_ops", "spec")
+    __slots__ = (
+        "budgets",
+        "by_operation",
+        "ietf",
+        "queue_jobs_per_worker",
+        "queue_min_jobs",
+        "queue_ops",
+        "spec",
+    )
 
     def __init__(self, spec: LimitsSpec, previous: _Endpoint | None) -> None:
         self.spec = spec
@@ -157,29 +165,46 @@ class LimitGate:
             return UNLIMITED
         in_flight = budget.in_flight
         if in_flight is not None and in_flight.count >= in_flight.limit:
-            raise self._reject(budget, operation, "concurrency", in_flight.limit, None, UNKNOWN_WAIT_S, endpoint, now)
+            raise self._reject(
+                budget, operation, "concurrency", in_flight.limit, None, UNKNOWN_WAIT_S, endpoint, now
+            )
         rate = budget.rate
         if rate is not None:
             if budget.allowance:
                 self._apply_dynamic_limit(budget, rate, endpoint_id)
             wait = rate.try_acquire(now)
             if wait:
-                raise self._reject(budget, operation, "rate", rate.limit, rate.window_s, retry_after_seconds(wait), endpoint, now)
+                raise self._reject(
+                    budget,
+                    operation,
+                    "rate",
+                    rate.limit,
+                    rate.window_s,
+                    retry_after_seconds(wait),
+                    endpoint,
+                    now,
+                )
         budget.accepted += 1
-        headers = ratelimit_headers(budget.name, rate, now) if endpoint.ietf and rate is not None else NO_HEADERS
+        headers = (
+            ratelimit_headers(budget.name, rate, now) if endpoint.ietf and rate is not None else NO_HEADERS
+        )
         if in_flight is None:
             return UNLIMITED if headers is NO_HEADERS else Unlimited(headers)
         in_flight.count += 1
         return Held(in_flight, headers)
 
-    def _check_queue(self, endpoint: _Endpoint, endpoint_id: str, operation: str, budget: _Budget | None) -> None:
+    def _check_queue(
+        self, endpoint: _Endpoint, endpoint_id: str, operation: str, budget: _Budget | None
+    ) -> None:
         view = self._queue_view
         if view is None:
             return
         queued = view.queue_length(endpoint_id)
         if queued <= endpoint.queue_min_jobs:
             return
-        threshold = max(endpoint.queue_min_jobs, view.workers_max(endpoint_id) * endpoint.queue_jobs_per_worker)
+        threshold = max(
+            endpoint.queue_min_jobs, view.workers_max(endpoint_id) * endpoint.queue_jobs_per_worker
+        )
         if queued > threshold:
             if budget is not None:
                 budget.rejected["queue"] += 1

@@ -111,7 +111,9 @@ def model_section(
     return section, recommend(target_rps, service, slo, overhead)
 
 
-def _step_prediction(step: StepSummary, workers: int, service: ServiceTime, slo: Slo, overhead_ms: float) -> dict[str, object]:
+def _step_prediction(
+    step: StepSummary, workers: int, service: ServiceTime, slo: Slo, overhead_ms: float
+) -> dict[str, object]:
     rate = step.offered_rps
     prediction = predict(rate, workers, service)
     slo_ms = predicted_latency_ms(rate, workers, service, slo, overhead_ms)

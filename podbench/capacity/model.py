@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 FORMULAS: dict[str, str] = {
-    "littles_law": "L = λ·W (jobs in a stable system = arrival rate × time in system); "
-    "busy workers = λ·E[S]",
+    "littles_law": "L = λ·W (jobs in a stable system = arrival rate × time in system); busy workers = λ·E[S]",
     "offered_load": "a = λ·E[S] Erlangs; utilisation ρ = a / c; stable only if ρ < 1",
     "capacity": "capacity = c / E[S] jobs/s (c workers, mean execution time E[S])",
     "erlang_c": "C(c, a) = B(c, a) / (1 − ρ·(1 − B(c, a))), Erlang B by recursion "

@@ -62,7 +62,12 @@ def build_capacity(
         "started": utc_iso(started),
         "ended": utc_iso(ended),
         "interrupted": data.interrupted,
-        "slo": {"expression": slo.describe(), "percentile": slo.percentile, "limit_ms": slo.limit_ms, "latency": LATENCY_MEANING},
+        "slo": {
+            "expression": slo.describe(),
+            "percentile": slo.percentile,
+            "limit_ms": slo.limit_ms,
+            "latency": LATENCY_MEANING,
+        },
         "submit": plan.submit,
         "job_input": dict(plan.input),
         "max_sustainable_rps": _round(knee.max_sustainable_rps, 2),
@@ -87,7 +92,12 @@ def build_capacity(
         "model": model,
         "timeline": {
             "columns_health": ["t", "in_queue", "in_progress", "workers_running", "workers_idle"],
-            "health": _thin([[round(h.t, 3), h.in_queue, h.in_progress, h.workers_running, h.workers_idle] for h in data.health]),
+            "health": _thin(
+                [
+                    [round(h.t, 3), h.in_queue, h.in_progress, h.workers_running, h.workers_idle]
+                    for h in data.health
+                ]
+            ),
             "columns_in_system": ["t", "jobs_in_system"],
             "in_system": _thin([[round(t, 3), v] for t, v in data.in_system]),
         },
@@ -146,8 +156,17 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def update_manifest(out: Path, *, kind: str, target: Mapping[str, object], started: datetime, ended: datetime,
-                    interrupted: bool, seed: int, profile: str | None = None) -> None:
+def update_manifest(
+    out: Path,
+    *,
+    kind: str,
+    target: Mapping[str, object],
+    started: datetime,
+    ended: datetime,
+    interrupted: bool,
+    seed: int,
+    profile: str | None = None,
+) -> None:
     """Add `kind` to DIR/manifest.json, keeping what other producers wrote there."""
     path = out / "manifest.json"
     try:
@@ -164,6 +183,13 @@ def update_manifest(out: Path, *, kind: str, target: Mapping[str, object], start
     manifest.setdefault("seed", seed)
     if profile and "profile" not in manifest:
         manifest["profile"] = profile
-    manifest.setdefault("machine", {"hostname": socket.gethostname(), "cpus": os.cpu_count(),
-                                    "python": platform.python_version(), "platform": sys.platform})
+    manifest.setdefault(
+        "machine",
+        {
+            "hostname": socket.gethostname(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": sys.platform,
+        },
+    )
     write_json(path, manifest)

@@ -59,7 +59,15 @@ class StepPlan:
         return int(low), int(high)
 
 
-_POSITIVE = ("saturation_factor", "start_rps", "max_rps", "min_hold_s", "max_hold_s", "poll_interval_s", "health_interval_s")
+_POSITIVE = (
+    "saturation_factor",
+    "start_rps",
+    "max_rps",
+    "min_hold_s",
+    "max_hold_s",
+    "poll_interval_s",
+    "health_interval_s",
+)
 
 
 def resolve_profile(name_or_file: str) -> Path:

@@ -31,7 +31,9 @@ class Recommendation:
             "predicted_slo_latency_ms_at_min": _finite(self.predicted_slo_ms_at_min),
             "predicted_slo_latency_ms_at_max": _finite(self.predicted_slo_ms_at_max),
             "utilisation_at_min": round(self.utilisation_at_min, 4),
-            "utilisation_at_max": None if self.utilisation_at_max is None else round(self.utilisation_at_max, 4),
+            "utilisation_at_max": None
+            if self.utilisation_at_max is None
+            else round(self.utilisation_at_max, 4),
             "reason": self.reason,
         }
 
@@ -40,7 +42,9 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or math.isinf(value) else round(value, 3)
 
 
-def predicted_latency_ms(rate: float, workers: int, service: ServiceTime, slo: Slo, overhead_ms: float) -> float:
+def predicted_latency_ms(
+    rate: float, workers: int, service: ServiceTime, slo: Slo, overhead_ms: float
+) -> float:
     """The SLO's percentile of end-to-end latency that the model predicts (inf when unstable)."""
     return overhead_ms + 1000 * predict(rate, workers, service).response_quantile_s(slo.quantile)
 
@@ -54,7 +58,13 @@ def recommend(target_rps: float, service: ServiceTime, slo: Slo, overhead_ms: fl
     floor_ms = overhead_ms + 1000 * _service_quantile_s(service, slo.quantile)
     if floor_ms > slo.limit_ms:
         return Recommendation(
-            target_rps, workers_min, None, None, at_min, target_rps * service.mean_s / workers_min, None,
+            target_rps,
+            workers_min,
+            None,
+            None,
+            at_min,
+            target_rps * service.mean_s / workers_min,
+            None,
             f"no worker count meets {slo.describe()}: execution time plus overhead alone gives "
             f"{floor_ms:.0f} ms at that percentile",
         )
@@ -69,8 +79,14 @@ def recommend(target_rps: float, service: ServiceTime, slo: Slo, overhead_ms: fl
         f"{slo.describe()} (predicted {latency:.0f} ms)"
     )
     return Recommendation(
-        target_rps, workers_min, workers, latency, at_min,
-        target_rps * service.mean_s / workers_min, target_rps * service.mean_s / workers, reason,
+        target_rps,
+        workers_min,
+        workers,
+        latency,
+        at_min,
+        target_rps * service.mean_s / workers_min,
+        target_rps * service.mean_s / workers,
+        reason,
     )
 
 

@@ -72,7 +72,9 @@ class StepRunner:
         """The whole ramp, refinement and drain; always returns what was measured so far."""
         connector = aiohttp.TCPConnector(limit=self.plan.max_in_flight + 8)
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self.headers) as session:
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=timeout, headers=self.headers
+        ) as session:
             self._session = session
             self._t0 = self._clock()
             sampler = asyncio.create_task(self._sample())
@@ -171,7 +173,9 @@ class StepRunner:
         points = [(t, v) for t, v in self.data.in_system if t >= since]
         events = sum(1 for j in self.data.jobs if j.submitted_t >= since)
         events += sum(1 for j in self.data.jobs if j.done_t is not None and j.done_t >= since)
-        return classify(points, window.offered_rps, final=final, floor_stderr=counting_stderr(events, now - since)).verdict
+        return classify(
+            points, window.offered_rps, final=final, floor_stderr=counting_stderr(events, now - since)
+        ).verdict
 
     def _online_verdict(self, window: StepWindow) -> bool:
         """Judge only jobs old enough to have reached the SLO time: finished, or late by now."""
@@ -179,7 +183,9 @@ class StepRunner:
         if not any(j.step == window.index and j.submitted_t <= horizon for j in self.data.jobs):
             horizon = window.end_t
         data = self.data
-        summary = summarize(window, data.jobs, data.in_system, data.health, self.slo, window.end_t, latency_before=horizon)
+        summary = summarize(
+            window, data.jobs, data.in_system, data.health, self.slo, window.end_t, latency_before=horizon
+        )
         self._last_summary = summary
         return summary.sustainable
 

@@ -37,7 +37,9 @@ def parse_slo(text: str) -> Slo:
     """`p95_ms<=500` → Slo(95, 500); anything else is a usage error naming the expected form."""
     match = _SLO.match(text)
     if not match:
-        raise UsageError(f"bad --slo {text!r}: expected e.g. 'p95_ms<=500' (percentile of end-to-end job latency)")
+        raise UsageError(
+            f"bad --slo {text!r}: expected e.g. 'p95_ms<=500' (percentile of end-to-end job latency)"
+        )
     percentile = float(match["pct"])
     limit_ms = float(match["ms"])
     if not 0 < percentile < 100:

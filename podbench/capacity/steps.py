@@ -127,10 +127,16 @@ def summarize(
     settle = min(MAX_SETTLE_S, SETTLE_FRACTION * (end - start))
     own = [j for j in jobs if j.step == window.index]
     accepted = [j for j in own if j.accepted]
-    finished_in_window = [j for j in jobs if j.done_t is not None and start + settle <= j.done_t <= end and j.status == "COMPLETED"]
+    finished_in_window = [
+        j
+        for j in jobs
+        if j.done_t is not None and start + settle <= j.done_t <= end and j.status == "COMPLETED"
+    ]
     measured_s = max(1e-9, end - start - settle)
     horizon = math.inf if latency_before is None else latency_before
-    latencies = [j.latency_ms(now) for j in accepted if j.status in (None, "COMPLETED") and j.submitted_t <= horizon]
+    latencies = [
+        j.latency_ms(now) for j in accepted if j.status in (None, "COMPLETED") and j.submitted_t <= horizon
+    ]
     completed = [j for j in accepted if j.status == "COMPLETED"]
     executions = [j.execution_ms for j in completed if j.execution_ms is not None]
     delays = [j.delay_ms for j in completed if j.delay_ms is not None]
@@ -144,7 +150,10 @@ def summarize(
     trend = classify(in_step, window.offered_rps, final=True)
     if window.verdict in ("stable", "growing"):
         trend = Trend(trend.slope_per_s, trend.stderr, trend.threshold_per_s, window.verdict)  # type: ignore[arg-type]
-    latency = {key: percentile(latencies, pct) for key, pct in (("p50_ms", 50), ("p90_ms", 90), ("p95_ms", 95), ("p99_ms", 99))}
+    latency = {
+        key: percentile(latencies, pct)
+        for key, pct in (("p50_ms", 50), ("p90_ms", 90), ("p95_ms", 95), ("p99_ms", 99))
+    }
     latency["max_ms"] = max(latencies) if latencies else None
     latency[slo.key] = percentile(latencies, slo.percentile)
     slo_value = latency[slo.key]
@@ -177,7 +186,9 @@ def summarize(
     )
 
 
-def _queue_stats(samples: Sequence[HealthSample], in_system: Sequence[tuple[float, float]]) -> dict[str, float | None]:
+def _queue_stats(
+    samples: Sequence[HealthSample], in_system: Sequence[tuple[float, float]]
+) -> dict[str, float | None]:
     queue = [h.in_queue for h in samples]
     system = [v for _, v in in_system]
     return {

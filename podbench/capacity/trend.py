@@ -74,7 +74,11 @@ def counting_stderr(events: int, span_s: float) -> float:
 
 
 def classify(
-    points: Sequence[tuple[float, float]], offered_rps: float, *, final: bool = False, floor_stderr: float = 0.0
+    points: Sequence[tuple[float, float]],
+    offered_rps: float,
+    *,
+    final: bool = False,
+    floor_stderr: float = 0.0,
 ) -> Trend:
     """Stable / growing when the slope's confidence interval clears the threshold; at the step's
     time limit (`final`) the point estimate decides. `floor_stderr` (e.g. `counting_stderr`) keeps

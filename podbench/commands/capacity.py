@@ -22,25 +22,50 @@ from podbench.target import Target, add_target_arguments, real_target_from_args
 
 HELP = "find the highest job rate that meets a latency SLO, and the workers a target rate needs"
 OVERRIDES = {
-    "start_rps": float, "step_rps": float, "max_rps": float, "min_hold_s": float, "max_hold_s": float,
-    "refine_steps": int, "drain_s": float, "seed": int,
+    "start_rps": float,
+    "step_rps": float,
+    "max_rps": float,
+    "min_hold_s": float,
+    "max_hold_s": float,
+    "refine_steps": int,
+    "drain_s": float,
+    "seed": int,
 }
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
-    parser.add_argument("--profile", default="capacity-step", help="profile NAME under profiles/ or a TOML FILE; "
-                        "its [capacity] table gives the steps (default capacity-step)")
-    parser.add_argument("--slo", default="p95_ms<=500", help="end-to-end job latency objective, e.g. 'p95_ms<=500'")
-    parser.add_argument("--target-rps", type=float, help="job rate to recommend workers for (default: the knee)")
-    parser.add_argument("--out", required=True, type=Path, help="result folder (capacity.json, manifest.json)")
-    parser.add_argument("--submit", choices=("runsync", "run"), help="how each job is sent (default from the profile)")
+    parser.add_argument(
+        "--profile",
+        default="capacity-step",
+        help="profile NAME under profiles/ or a TOML FILE; "
+        "its [capacity] table gives the steps (default capacity-step)",
+    )
+    parser.add_argument(
+        "--slo", default="p95_ms<=500", help="end-to-end job latency objective, e.g. 'p95_ms<=500'"
+    )
+    parser.add_argument(
+        "--target-rps", type=float, help="job rate to recommend workers for (default: the knee)"
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, help="result folder (capacity.json, manifest.json)"
+    )
+    parser.add_argument(
+        "--submit", choices=("runsync", "run"), help="how each job is sent (default from the profile)"
+    )
     for key, kind in OVERRIDES.items():
-        parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=kind, help=f"override [capacity] {key}")
+        parser.add_argument(
+            f"--{key.replace('_', '-')}", dest=key, type=kind, help=f"override [capacity] {key}"
+        )
     group = parser.add_argument_group("embedded emulator")
     group.add_argument("--emulator-config", type=Path, help="emulator config TOML for the embedded emulator")
-    group.add_argument("--emulator-arg", action="append", default=[], metavar="ARG",
-                       help="extra argument for the embedded emulator, e.g. --emulator-arg=--rate-limits=off")
+    group.add_argument(
+        "--emulator-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for the embedded emulator, e.g. --emulator-arg=--rate-limits=off",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
     if real is not None:
         _announce_cost(plan, real)
         return _measure(real, real.api_key(), plan, slo, args, profile_path.stem, target_rps)
-    with embedded_emulator(config=args.emulator_config, extra_args=args.emulator_arg,
-                           api_key_env=args.api_key_env) as emulator:
+    with embedded_emulator(
+        config=args.emulator_config, extra_args=args.emulator_arg, api_key_env=args.api_key_env
+    ) as emulator:
         if plan.emulator:
             _patch_emulator(emulator.target, emulator.admin_key, plan.emulator)
         return _measure(emulator.target, emulator.api_key, plan, slo, args, profile_path.stem, target_rps)
@@ -78,14 +104,18 @@ def _announce_cost(plan: StepPlan, target: Target) -> None:
     low, high = plan.planned_jobs()
     print(
         f"podbench capacity: against {target.base_url} (endpoint {target.endpoint_id}) this run submits "
-        f"{low}–{high} jobs ({plan.submit}), each running your worker; stop with Ctrl-C", file=sys.stderr)
+        f"{low}–{high} jobs ({plan.submit}), each running your worker; stop with Ctrl-C",
+        file=sys.stderr,
+    )
 
 
 def _patch_emulator(target: Target, admin_key: str, patch: dict[str, Any] | Any) -> None:
     """Apply the profile's [capacity.emulator] settings (workers, execution time) to the endpoint."""
     url = f"{target.admin_url}/endpoints/{target.endpoint_id}"
     try:
-        resp = requests.patch(url, json=dict(patch), headers={"Authorization": f"Bearer {admin_key}"}, timeout=10)
+        resp = requests.patch(
+            url, json=dict(patch), headers={"Authorization": f"Bearer {admin_key}"}, timeout=10
+        )
     except requests.RequestException as exc:
         raise TargetUnreachable(f"embedded emulator control API unreachable: {exc}") from exc
     if resp.status_code >= 400:
@@ -104,8 +134,15 @@ def _check_reachable(target: Target, api_key: str) -> None:
         raise TargetUnreachable(f"target answered HTTP {resp.status_code} at {url}")
 
 
-def _measure(target: Target, api_key: str, plan: StepPlan, slo: Slo, args: argparse.Namespace,
-             profile: str, target_rps: float | None) -> int:
+def _measure(
+    target: Target,
+    api_key: str,
+    plan: StepPlan,
+    slo: Slo,
+    args: argparse.Namespace,
+    profile: str,
+    target_rps: float | None,
+) -> int:
     _check_reachable(target, api_key)
     started = datetime.now(UTC)
 
@@ -116,11 +153,28 @@ def _measure(target: Target, api_key: str, plan: StepPlan, slo: Slo, args: argpa
     data = _run_runner(runner)
     ended = datetime.now(UTC)
     steps = summarize_run(data, slo)
-    payload = build_capacity(data, steps, slo=slo, plan=plan, target=target.describe(), profile=profile,
-                             started=started, ended=ended, target_rps=target_rps)
+    payload = build_capacity(
+        data,
+        steps,
+        slo=slo,
+        plan=plan,
+        target=target.describe(),
+        profile=profile,
+        started=started,
+        ended=ended,
+        target_rps=target_rps,
+    )
     write_json(args.out / "capacity.json", payload)
-    update_manifest(args.out, kind="capacity", target=target.describe(), started=started, ended=ended,
-                    interrupted=data.interrupted, seed=plan.seed, profile=profile)
+    update_manifest(
+        args.out,
+        kind="capacity",
+        target=target.describe(),
+        started=started,
+        ended=ended,
+        interrupted=data.interrupted,
+        seed=plan.seed,
+        profile=profile,
+    )
     _print_summary(payload, args.out)
     return 130 if data.interrupted else 0
 
@@ -143,12 +197,15 @@ def _print_summary(payload: dict[str, Any], out: Path) -> None:
         f"max sustainable throughput: {cap} jobs/s{'' if payload['saturated'] else ' (never saturated: a lower bound)'}",
     ]
     if model.get("capacity_rps") is not None:
-        lines.append(f"model (M/M/c, {model['inputs']['workers']} workers, E[S] {model['inputs']['mean_execution_ms']} ms): "
-                     f"capacity {model['capacity_rps']} jobs/s, knee {model['knee_rps']} jobs/s")
+        lines.append(
+            f"model (M/M/c, {model['inputs']['workers']} workers, E[S] {model['inputs']['mean_execution_ms']} ms): "
+            f"capacity {model['capacity_rps']} jobs/s, knee {model['knee_rps']} jobs/s"
+        )
     if payload["recommendation"]:
-        lines.append(f"for {payload['target_rps']} jobs/s: workersMin {payload['recommended_workers_min']}, "
-                     f"workersMax {payload['recommended_workers_max']} ({payload['recommendation']['reason']})")
+        lines.append(
+            f"for {payload['target_rps']} jobs/s: workersMin {payload['recommended_workers_min']}, "
+            f"workersMax {payload['recommended_workers_max']} ({payload['recommendation']['reason']})"
+        )
     lines.append(f"wrote {out / 'capacity.json'}")
     for line in lines:
         print(line)
-

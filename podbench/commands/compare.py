@@ -12,9 +12,17 @@ HELP = "compare two result folders into DIR/comparison.html (exit 1 when --thres
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("base", type=Path, metavar="BASE_DIR", help="result folder of the baseline run")
-    parser.add_argument("candidate", type=Path, metavar="CANDIDATE_DIR", help="result folder of the run to judge")
+    parser.add_argument(
+        "candidate", type=Path, metavar="CANDIDATE_DIR", help="result folder of the run to judge"
+    )
     parser.add_argument("--thresholds", type=Path, metavar="FILE", help="TOML rules, see reports/README.md")
-    parser.add_argument("--out", type=Path, metavar="DIR", required=True, help="folder for comparison.html and comparison.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        required=True,
+        help="folder for comparison.html and comparison.json",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

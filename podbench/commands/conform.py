@@ -31,18 +31,38 @@ HELP = "check an endpoint against every documented claim of the API (default: th
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="result folder: junit.xml, conformance.json, manifest.json")
-    parser.add_argument("--target-profile", type=Path, metavar="FILE",
-                        help="TOML: retention windows, limits, workersMax the suite may expect")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="result folder: junit.xml, conformance.json, manifest.json",
+    )
+    parser.add_argument(
+        "--target-profile",
+        type=Path,
+        metavar="FILE",
+        help="TOML: retention windows, limits, workersMax the suite may expect",
+    )
     parser.add_argument("--run-slow", action="store_true", help="run tests that wait documented real time")
-    parser.add_argument("--allow-destructive", action="store_true",
-                        help="let tests purge the queue of a real endpoint")
-    parser.add_argument("--webhook-receiver-url", metavar="URL",
-                        help="public URL that reaches the suite's webhook receiver (real targets)")
-    parser.add_argument("--webhook-listen-port", type=int, default=0, metavar="PORT",
-                        help="loopback port of the webhook receiver")
-    parser.add_argument("-k", dest="select", metavar="EXPR", help="only tests matching this pytest -k expression")
+    parser.add_argument(
+        "--allow-destructive", action="store_true", help="let tests purge the queue of a real endpoint"
+    )
+    parser.add_argument(
+        "--webhook-receiver-url",
+        metavar="URL",
+        help="public URL that reaches the suite's webhook receiver (real targets)",
+    )
+    parser.add_argument(
+        "--webhook-listen-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="loopback port of the webhook receiver",
+    )
+    parser.add_argument(
+        "-k", dest="select", metavar="EXPR", help="only tests matching this pytest -k expression"
+    )
 
 
 def suite_dir() -> Path:
@@ -54,11 +74,31 @@ def suite_dir() -> Path:
 
 def pytest_command(args: argparse.Namespace, out: Path, environ: dict[str, str]) -> list[str]:
     target = real_target_from_args(args, environ)
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:locust", "-p", "no:hypothesispytest", "-p", "no:cacheprovider",
-           str(suite_dir()),
-           "-q", "-rN", f"--junitxml={out / 'junit.xml'}", f"--conformance-json={out / 'conformance.json'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:locust",
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:cacheprovider",
+        str(suite_dir()),
+        "-q",
+        "-rN",
+        f"--junitxml={out / 'junit.xml'}",
+        f"--conformance-json={out / 'conformance.json'}",
+    ]
     if target is not None:
-        cmd += ["--target-url", target.base_url, "--endpoint-id", target.endpoint_id, "--api-key-env", target.api_key_env]
+        cmd += [
+            "--target-url",
+            target.base_url,
+            "--endpoint-id",
+            target.endpoint_id,
+            "--api-key-env",
+            target.api_key_env,
+        ]
     if args.target_profile is not None:
         if not args.target_profile.is_file():
             raise UsageError(f"target profile not found: {args.target_profile}")
@@ -91,19 +131,28 @@ def run(args: argparse.Namespace) -> int:
     started = _now()
     pytest_code, interrupted = _run_suite(cmd, environ)
     if not result_file.is_file():
-        if pytest_code == 4:  # pytest's usage error (e.g. a --target-profile with a wrong key): its one line is said
+        if (
+            pytest_code == 4
+        ):  # pytest's usage error (e.g. a --target-profile with a wrong key): its one line is said
             return 2
-        print(f"podbench conform: error: the suite wrote no verdict (pytest exit code {pytest_code})", file=sys.stderr)
+        print(
+            f"podbench conform: error: the suite wrote no verdict (pytest exit code {pytest_code})",
+            file=sys.stderr,
+        )
         return 2
     target = real_target_from_args(args, environ)
     if target is not None:
         _redact_files(out, target.api_key(environ))
     verdict = json.loads(result_file.read_text())
     summary = verdict.get("summary", {})
-    _update_manifest(out, verdict.get("target", {}), started, _now(), interrupted=interrupted or pytest_code == 2)
-    print(f"podbench conform: {summary.get('passed', 0)} claims passed, {summary.get('violated', 0)} violated, "
-          f"{summary.get('recorded', 0)} recorded, {summary.get('harness_errors', 0)} harness errors, "
-          f"{summary.get('skipped', 0)} skipped; uncovered: {len(summary.get('uncovered_claims', []))} -> {result_file}")
+    _update_manifest(
+        out, verdict.get("target", {}), started, _now(), interrupted=interrupted or pytest_code == 2
+    )
+    print(
+        f"podbench conform: {summary.get('passed', 0)} claims passed, {summary.get('violated', 0)} violated, "
+        f"{summary.get('recorded', 0)} recorded, {summary.get('harness_errors', 0)} harness errors, "
+        f"{summary.get('skipped', 0)} skipped; uncovered: {len(summary.get('uncovered_claims', []))} -> {result_file}"
+    )
     if interrupted:
         print("podbench conform: interrupted; the claims checked so far are kept", file=sys.stderr)
         return 130
@@ -152,7 +201,9 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _update_manifest(out: Path, target: dict[str, Any], started: str, ended: str, *, interrupted: bool) -> None:
+def _update_manifest(
+    out: Path, target: dict[str, Any], started: str, ended: str, *, interrupted: bool
+) -> None:
     path = out / "manifest.json"
     manifest: dict[str, Any] = {}
     if path.is_file():
@@ -168,8 +219,15 @@ def _update_manifest(out: Path, target: dict[str, Any], started: str, ended: str
     manifest.setdefault("started", started)
     manifest["ended"] = ended
     manifest["interrupted"] = bool(manifest.get("interrupted")) or interrupted
-    manifest.setdefault("machine", {"hostname": socket.gethostname(), "cpus": os.cpu_count(),
-                                    "python": platform.python_version(), "platform": platform.platform()})
+    manifest.setdefault(
+        "machine",
+        {
+            "hostname": socket.gethostname(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    )
     versions = manifest.setdefault("versions", {})
     versions["podbench"] = __version__
     for package in ("pytest", "requests", "jsonschema"):

@@ -39,8 +39,16 @@ def plan(out: Path, duration: str, limits_operation: str) -> list[Step]:
     dir_ = str(out)
     return [
         Step("conformance", ["conform", "--out", dir_], gate=True),
-        Step("load (mixed profile)", ["load", "--profile", "mixed", "--duration", duration, "--out", dir_], gate=True),
-        Step(f"rate-limit discovery ({limits_operation})", ["limits", "--operation", limits_operation, "--out", dir_], gate=True),
+        Step(
+            "load (mixed profile)",
+            ["load", "--profile", "mixed", "--duration", duration, "--out", dir_],
+            gate=True,
+        ),
+        Step(
+            f"rate-limit discovery ({limits_operation})",
+            ["limits", "--operation", limits_operation, "--out", dir_],
+            gate=True,
+        ),
         Step("report", ["report", dir_], gate=True),
     ]
 
@@ -65,11 +73,16 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     codes: dict[str, int] = {}
     for index, step in enumerate(steps, start=1):
-        print(f"\n== [{index}/{len(steps)}] {step.name}  (elapsed {time.monotonic() - started:.0f}s)", flush=True)
+        print(
+            f"\n== [{index}/{len(steps)}] {step.name}  (elapsed {time.monotonic() - started:.0f}s)",
+            flush=True,
+        )
         code = _run_step(step, index, len(steps), started)
         codes[step.name] = code
         if code not in (0, 1) and step.gate:
-            print(f"podbench demo: step '{step.name}' failed with exit code {code}; stopping", file=sys.stderr)
+            print(
+                f"podbench demo: step '{step.name}' failed with exit code {code}; stopping", file=sys.stderr
+            )
             return code
     elapsed = time.monotonic() - started
     findings = [name for name, code in codes.items() if code == 1]
@@ -80,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_step(step: Step, index: int, total: int, started: float) -> int:
     cmd = [sys.executable, "-m", "podbench", *step.argv]
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             elapsed = time.monotonic() - started

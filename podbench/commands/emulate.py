@@ -20,11 +20,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default 8000)")
     parser.add_argument("--endpoint-id", default="podbench", help="endpoint id when no --config is given")
     parser.add_argument("--config", help="TOML file with [[endpoint]] tables (see emulator/README.md)")
-    parser.add_argument("--api-key", help="API key (or $PODBENCH_EMULATOR_API_KEY; generated and shown if absent)")
-    parser.add_argument("--admin-key", help="control API key (or $PODBENCH_EMULATOR_ADMIN_KEY; generated if absent)")
+    parser.add_argument(
+        "--api-key", help="API key (or $PODBENCH_EMULATOR_API_KEY; generated and shown if absent)"
+    )
+    parser.add_argument(
+        "--admin-key", help="control API key (or $PODBENCH_EMULATOR_ADMIN_KEY; generated if absent)"
+    )
     parser.add_argument("--ready-file", help="write {port, host, pid} here once listening")
-    parser.add_argument("--clock", choices=("real", "manual"), default="real", help="manual: time moves only via the control API")
-    parser.add_argument("--rate-limits", choices=("on", "off"), default="on", help="apply the rate-limit gate (default on)")
+    parser.add_argument(
+        "--clock",
+        choices=("real", "manual"),
+        default="real",
+        help="manual: time moves only via the control API",
+    )
+    parser.add_argument(
+        "--rate-limits", choices=("on", "off"), default="on", help="apply the rate-limit gate (default on)"
+    )
 
 
 def build_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:

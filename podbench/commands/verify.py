@@ -37,19 +37,43 @@ DEFAULT_STEP_TIMEOUT_S = 3600.0
 def configure(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("--profile", required=True, help="load profile NAME under profiles/ or a TOML FILE")
-    parser.add_argument("--thresholds", required=True, type=Path, help="thresholds TOML (see reports/README.md)")
+    parser.add_argument(
+        "--thresholds", required=True, type=Path, help="thresholds TOML (see reports/README.md)"
+    )
     parser.add_argument("--baseline", type=Path, help="result folder of an earlier run to compare against")
-    parser.add_argument("--out", required=True, type=Path, help="result folder for every step and report.html")
+    parser.add_argument(
+        "--out", required=True, type=Path, help="result folder for every step and report.html"
+    )
     parser.add_argument("--duration", help="override the load profile's length (e.g. 30s)")
-    parser.add_argument("--skip-conformance", action="store_true", help="run only load, comparison and report")
-    parser.add_argument("--conform-arg", action="append", default=[], metavar="ARG",
-                        help="extra argument for `podbench conform` (repeatable)")
-    parser.add_argument("--load-arg", action="append", default=[], metavar="ARG",
-                        help="extra argument for `podbench load`, e.g. --load-arg=--rate-scale=0.5 (repeatable)")
-    parser.add_argument("--allow-destructive", action="store_true",
-                        help="against a real target, let conform and load purge its queue (passed to both)")
-    parser.add_argument("--step-timeout", type=float, default=DEFAULT_STEP_TIMEOUT_S, metavar="SECONDS",
-                        help=f"stop a step that runs longer (default {DEFAULT_STEP_TIMEOUT_S:.0f})")
+    parser.add_argument(
+        "--skip-conformance", action="store_true", help="run only load, comparison and report"
+    )
+    parser.add_argument(
+        "--conform-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for `podbench conform` (repeatable)",
+    )
+    parser.add_argument(
+        "--load-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for `podbench load`, e.g. --load-arg=--rate-scale=0.5 (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-destructive",
+        action="store_true",
+        help="against a real target, let conform and load purge its queue (passed to both)",
+    )
+    parser.add_argument(
+        "--step-timeout",
+        type=float,
+        default=DEFAULT_STEP_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"stop a step that runs longer (default {DEFAULT_STEP_TIMEOUT_S:.0f})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,15 +82,32 @@ def run(args: argparse.Namespace) -> int:
     if args.step_timeout <= 0:
         raise UsageError("--step-timeout must be positive")
     real = real_target_from_args(args, os.environ)
-    target_args = [] if real is None else [
-        "--target-url", real.base_url, "--endpoint-id", real.endpoint_id, "--api-key-env", real.api_key_env,
-        *(["--allow-destructive"] if args.allow_destructive else [])]
+    target_args = (
+        []
+        if real is None
+        else [
+            "--target-url",
+            real.base_url,
+            "--endpoint-id",
+            real.endpoint_id,
+            "--api-key-env",
+            real.api_key_env,
+            *(["--allow-destructive"] if args.allow_destructive else []),
+        ]
+    )
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create --out {str(args.out)!r}: {exc.strerror}") from exc
-    load_args = ["--profile", args.profile, *(["--duration", args.duration] if args.duration else []), *args.load_arg]
-    _plan_and_announce(args.profile, args.duration, real, args.allow_destructive or "--allow-destructive" in args.load_arg)
+    load_args = [
+        "--profile",
+        args.profile,
+        *(["--duration", args.duration] if args.duration else []),
+        *args.load_arg,
+    ]
+    _plan_and_announce(
+        args.profile, args.duration, real, args.allow_destructive or "--allow-destructive" in args.load_arg
+    )
     if real is not None:
         _check_reachable(real)
 
@@ -77,19 +118,45 @@ def run(args: argparse.Namespace) -> int:
         argv = podbench_argv("conform", *target_args, "--out", out, *args.conform_arg)
         code, seconds = _announced(verify, "conformance", argv, env, args.step_timeout)
         detail, written = conformance_detail(args.out)
-        verify.steps.append(StepOutcome("conformance", argv, code, seconds, conformance_verdict(code, written), detail))
+        verify.steps.append(
+            StepOutcome("conformance", argv, code, seconds, conformance_verdict(code, written), detail)
+        )
     argv = podbench_argv("load", *load_args, *target_args, "--out", out)
     code, seconds = _announced(verify, "load", argv, env, args.step_timeout)
     verify.steps.append(StepOutcome("load", argv, code, seconds, _verdict(code), _load_detail(args.out)))
     if baseline is not None:
-        argv = podbench_argv("compare", str(baseline), out, "--thresholds", str(thresholds), "--out", str(args.out / "comparison"))
+        argv = podbench_argv(
+            "compare",
+            str(baseline),
+            out,
+            "--thresholds",
+            str(thresholds),
+            "--out",
+            str(args.out / "comparison"),
+        )
         code, seconds = _announced(verify, "comparison", argv, env, args.step_timeout)
-        verify.steps.append(StepOutcome("comparison", argv, code, seconds, _verdict(code),
-                                        "thresholds broken against the baseline" if code == 1 else ""))
+        verify.steps.append(
+            StepOutcome(
+                "comparison",
+                argv,
+                code,
+                seconds,
+                _verdict(code),
+                "thresholds broken against the baseline" if code == 1 else "",
+            )
+        )
     argv = podbench_argv("report", out, "--thresholds", str(thresholds))
     code, seconds = _announced(verify, "report", argv, env, args.step_timeout)
-    verify.steps.append(StepOutcome("report", argv, code, seconds, _verdict(code),
-                                    "thresholds broken" if code == 1 else str(args.out / "report.html")))
+    verify.steps.append(
+        StepOutcome(
+            "report",
+            argv,
+            code,
+            seconds,
+            _verdict(code),
+            "thresholds broken" if code == 1 else str(args.out / "report.html"),
+        )
+    )
     (args.out / "verify.json").write_text(json.dumps(verify.as_json(), indent=2) + "\n")
     _print_verdict(verify)
     return verify.exit_code()
@@ -128,8 +195,12 @@ def _plan_and_announce(profile: str, duration: str | None, real: Target | None, 
         refuse_destructive(plan, allowed=destructive)  # before conformance, not after it
     sends, seconds = load_plan_cost(plan)
     where = "the embedded emulator" if real is None else f"{real.base_url} (endpoint {real.endpoint_id})"
-    print(f"podbench verify: load plans about {sends} requests over {seconds:.0f} s against {where}; "
-          "job flows add status polls, and conformance prints its own count", file=sys.stderr, flush=True)
+    print(
+        f"podbench verify: load plans about {sends} requests over {seconds:.0f} s against {where}; "
+        "job flows add status polls, and conformance prints its own count",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _check_reachable(target: Target) -> None:
@@ -142,7 +213,9 @@ def _check_reachable(target: Target) -> None:
         raise TargetUnreachable(f"target answered HTTP {resp.status_code} at {url}")
 
 
-def _announced(verify: VerifyRun, name: str, argv: list[str], env: dict[str, str], timeout_s: float) -> tuple[int, float]:
+def _announced(
+    verify: VerifyRun, name: str, argv: list[str], env: dict[str, str], timeout_s: float
+) -> tuple[int, float]:
     number = len(verify.steps) + 1
     print(f"== podbench verify: step {number}: {name}", file=sys.stderr, flush=True)
     return run_step(name, argv, env, timeout_s=timeout_s)
@@ -162,9 +235,13 @@ def _load_detail(out: Path) -> str:
 
 def _print_verdict(verify: VerifyRun) -> None:
     for step in verify.steps:
-        print(f"  {step.name:<12} {step.verdict.upper():<5} exit {step.exit_code}  {step.seconds:6.1f} s  {step.detail}")
+        print(
+            f"  {step.name:<12} {step.verdict.upper():<5} exit {step.exit_code}  {step.seconds:6.1f} s  {step.detail}"
+        )
     code = verify.exit_code()
     words = {0: "PASS", 1: "FAIL", 2: "ERROR"}[code]
-    print(f"verify: {words} (exit {code}); report: {verify.out / 'report.html'}; steps: {verify.out / 'verify.json'}")
+    print(
+        f"verify: {words} (exit {code}); report: {verify.out / 'report.html'}; steps: {verify.out / 'verify.json'}"
+    )
     if code == EXIT_USAGE:
         print("podbench verify: a step could not run (see its error above)", file=sys.stderr)

@@ -66,7 +66,11 @@ def test_quiet_p99_judges_nothing_when_no_repetition_was_quiet() -> None:
 
 
 def pair(bare_rps: float, bare_steal: float, rps: float, steal: float) -> dict[str, object]:
-    return {"bare": {"steal": bare_steal}, "emulator": {"steal": steal}, "ratio": {"emulator": rps / bare_rps}}
+    return {
+        "bare": {"steal": bare_steal},
+        "emulator": {"steal": steal},
+        "ratio": {"emulator": rps / bare_rps},
+    }
 
 
 def test_quiet_ratio_uses_only_pairs_where_neither_side_lost_cpu() -> None:
@@ -79,16 +83,26 @@ def test_quiet_ratio_is_none_without_a_quiet_pair() -> None:
     assert quiet_ratio([pair(10_000, 0.2, 7_000, 0.0)], "bare", "emulator") == {"pairs": 0, "median": None}
 
 
-def throughput_report(bare_steal: float, emulator_steal: float, emulator_p99: float, emulator_rps: float = 7_000) -> dict[str, object]:
+def throughput_report(
+    bare_steal: float, emulator_steal: float, emulator_p99: float, emulator_rps: float = 7_000
+) -> dict[str, object]:
     def server(rps: float, p99: float, steal: float) -> dict[str, object]:
         return {"rps": rps, "p50_ms": 1.0, "p99_ms": p99, "steal": steal}
 
-    runs = [{"bare": server(10_000, 5.0, bare_steal), "emulator": server(emulator_rps, emulator_p99, emulator_steal)}]
+    runs = [
+        {
+            "bare": server(10_000, 5.0, bare_steal),
+            "emulator": server(emulator_rps, emulator_p99, emulator_steal),
+        }
+    ]
     runs[0]["ratio"] = {"emulator": emulator_rps / 10_000}
     return {
         "throughput": {
             "run": {
-                "median": {name: {k: runs[0][name][k] for k in ("rps", "p50_ms", "p99_ms")} for name in ("bare", "emulator")},
+                "median": {
+                    name: {k: runs[0][name][k] for k in ("rps", "p50_ms", "p99_ms")}
+                    for name in ("bare", "emulator")
+                },
                 "ratio_median": {"emulator": emulator_rps / 10_000},
                 "quiet_ratio": {"emulator": quiet_ratio(runs, "bare", "emulator")},
                 "quiet": {name: quiet_p99([runs[0][name]]) for name in ("bare", "emulator")},

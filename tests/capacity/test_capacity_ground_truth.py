@@ -46,9 +46,28 @@ def test_measured_and_predicted_capacity_match_ground_truth(tmp_path: Path) -> N
     procs = []
     for workers, execution, mean_s in SETTINGS:
         out = tmp_path / f"out-{workers}"
-        argv = [sys.executable, "-m", "podbench", "capacity", "--profile", str(_profile(tmp_path, workers, execution, mean_s)),
-                "--slo", "p95_ms<=1000", "--out", str(out)]
-        procs.append((workers, mean_s, out, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ))))
+        argv = [
+            sys.executable,
+            "-m",
+            "podbench",
+            "capacity",
+            "--profile",
+            str(_profile(tmp_path, workers, execution, mean_s)),
+            "--slo",
+            "p95_ms<=1000",
+            "--out",
+            str(out),
+        ]
+        procs.append(
+            (
+                workers,
+                mean_s,
+                out,
+                subprocess.Popen(
+                    argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ)
+                ),
+            )
+        )
     for workers, mean_s, out, proc in procs:
         log = proc.communicate(timeout=90)[0].decode(errors="replace")
         assert proc.returncode == 0, log
@@ -65,7 +84,9 @@ def test_measured_and_predicted_capacity_match_ground_truth(tmp_path: Path) -> N
         assert len(result["model"]["predictions"]) == len(result["steps"])
         manifest = json.loads((out / "manifest.json").read_text())
         assert "capacity" in manifest["kind"]
-        assert "pb-" not in (out / "capacity.json").read_text()  # the generated API key never lands in results
+        assert (
+            "pb-" not in (out / "capacity.json").read_text()
+        )  # the generated API key never lands in results
 
 
 @pytest.mark.parametrize(
@@ -77,7 +98,9 @@ def test_measured_and_predicted_capacity_match_ground_truth(tmp_path: Path) -> N
         (["--target-url", "ftp://x", "--endpoint-id", "e"], "bad target URL"),
     ],
 )
-def test_bad_usage_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_usage_is_one_line_and_exit_2(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["capacity", "--out", str(tmp_path / "o"), *argv])
     err = capsys.readouterr().err
     assert code == 2
@@ -85,10 +108,23 @@ def test_bad_usage_is_one_line_and_exit_2(argv: list[str], message: str, tmp_pat
     assert len(err.strip().splitlines()) == 1
 
 
-def test_unreachable_target_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_target_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PODBENCH_TEST_KEY", "secret-test-key")
-    code = main(["capacity", "--out", str(tmp_path / "o"), "--target-url", "http://127.0.0.1:9/v2", "--endpoint-id", "e",
-                 "--api-key-env", "PODBENCH_TEST_KEY"])
+    code = main(
+        [
+            "capacity",
+            "--out",
+            str(tmp_path / "o"),
+            "--target-url",
+            "http://127.0.0.1:9/v2",
+            "--endpoint-id",
+            "e",
+            "--api-key-env",
+            "PODBENCH_TEST_KEY",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2
     assert "unreachable" in captured.err

@@ -99,7 +99,9 @@ def test_model_section_puts_predictions_next_to_measurements() -> None:
     inputs = section["inputs"]
     assert isinstance(inputs, dict)
     busy = 30.0 * inputs["mean_execution_ms"] / 1000
-    assert advice is not None and advice.workers_min == int(busy) + 1  # Little: λ·E[S] busy, one more for ρ < 1
+    assert (
+        advice is not None and advice.workers_min == int(busy) + 1
+    )  # Little: λ·E[S] busy, one more for ρ < 1
 
 
 def test_model_knee_is_below_capacity_and_meets_the_slo() -> None:
@@ -108,20 +110,45 @@ def test_model_knee_is_below_capacity_and_meets_the_slo() -> None:
     assert 10.0 < knee < 20.0
 
 
-def _step(offered: float, achieved: float, verdict: str, kind: str = "ramp", slo_met: bool = True) -> StepSummary:
+def _step(
+    offered: float, achieved: float, verdict: str, kind: str = "ramp", slo_met: bool = True
+) -> StepSummary:
     trend = Trend(0.0, 0.1, 1.0, verdict)  # type: ignore[arg-type]
     return StepSummary(
-        index=0, offered_rps=offered, start_t=0.0, end_t=1.0, duration_s=1.0, submitted=10, accepted=10, completed=10,
-        failed=0, rate_limited=0, rejected=0, unfinished=0, achieved_rps=achieved, submit_rps=offered, latency_ms={},
-        mean_execution_ms=None, mean_delay_ms=None, workers=None, queue={}, trend=trend, ended_by=verdict, kind=kind,
+        index=0,
+        offered_rps=offered,
+        start_t=0.0,
+        end_t=1.0,
+        duration_s=1.0,
+        submitted=10,
+        accepted=10,
+        completed=10,
+        failed=0,
+        rate_limited=0,
+        rejected=0,
+        unfinished=0,
+        achieved_rps=achieved,
+        submit_rps=offered,
+        latency_ms={},
+        mean_execution_ms=None,
+        mean_delay_ms=None,
+        workers=None,
+        queue={},
+        trend=trend,
+        ended_by=verdict,
+        kind=kind,
         slo_met=slo_met,
     )
 
 
 def test_knee_never_exceeds_the_saturated_throughput() -> None:
     # 86 jobs/s grew too slowly to be called growing within its step, but workers complete only 80
-    steps = [_step(60, 60, "stable"), _step(86, 80, "stable"), _step(100, 79, "growing"),
-             _step(130, 80, "growing", kind="saturation", slo_met=False)]
+    steps = [
+        _step(60, 60, "stable"),
+        _step(86, 80, "stable"),
+        _step(100, 79, "growing"),
+        _step(130, 80, "growing", kind="saturation", slo_met=False),
+    ]
     knee = find_knee(steps)
     assert knee.max_sustainable_rps == 80
     assert knee.knee_rps == 60

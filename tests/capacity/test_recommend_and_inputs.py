@@ -40,7 +40,10 @@ def test_no_worker_count_meets_an_slo_shorter_than_the_job() -> None:
     assert advice.as_json()["workers_max"] is None
 
 
-@pytest.mark.parametrize(("text", "pct", "ms"), [("p95_ms<=500", 95, 500), ("p99.9_ms <= 1200.5", 99.9, 1200.5), ("p50_ms<200", 50, 200)])
+@pytest.mark.parametrize(
+    ("text", "pct", "ms"),
+    [("p95_ms<=500", 95, 500), ("p99.9_ms <= 1200.5", 99.9, 1200.5), ("p50_ms<200", 50, 200)],
+)
 def test_parse_slo(text: str, pct: float, ms: float) -> None:
     slo = parse_slo(text)
     assert (slo.percentile, slo.limit_ms) == (pct, ms)
@@ -55,15 +58,18 @@ def test_bad_slo_is_a_usage_error(text: str) -> None:
 def test_plan_rates_additive_and_geometric() -> None:
     assert list(StepPlan(start_rps=2, step_rps=2, max_rps=8).rates()) == [2, 4, 6, 8]
     assert list(StepPlan(start_rps=2, step_factor=2, max_rps=16).rates()) == [2, 4, 8, 16]
-    low, high = StepPlan(start_rps=2, step_rps=2, max_rps=8, min_hold_s=1, max_hold_s=2, refine_steps=0,
-                         saturation_hold_s=0).planned_jobs()
+    low, high = StepPlan(
+        start_rps=2, step_rps=2, max_rps=8, min_hold_s=1, max_hold_s=2, refine_steps=0, saturation_hold_s=0
+    ).planned_jobs()
     assert (low, high) == (20, 40)
 
 
 def test_plan_from_profile_file(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
-    path.write_text('[capacity]\nstart_rps = 5\nmax_rps = 20\nsubmit = "run"\ninput = {sleep = 0.05}\n'
-                    '[capacity.emulator]\nworkers_max = 2\n[load]\nother = 1\n')
+    path.write_text(
+        '[capacity]\nstart_rps = 5\nmax_rps = 20\nsubmit = "run"\ninput = {sleep = 0.05}\n'
+        "[capacity.emulator]\nworkers_max = 2\n[load]\nother = 1\n"
+    )
     plan = load_plan(resolve_profile(str(path)), {"max_hold_s": 5.0})
     assert (plan.start_rps, plan.max_rps, plan.submit, plan.max_hold_s) == (5.0, 20.0, "run", 5.0)
     assert plan.input == {"sleep": 0.05}

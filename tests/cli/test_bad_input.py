@@ -23,12 +23,33 @@ CASES: list[tuple[str, list[str]]] = [
     # missing files
     ("load-missing-profile", ["load", "--profile", MISSING, "--out", "{dir}/out"]),
     ("capacity-missing-profile", ["capacity", "--profile", MISSING, "--out", "{dir}/out"]),
-    ("verify-missing-profile", ["verify", "--profile", MISSING, "--thresholds", "{dir}/good-thresholds.toml", "--out", "{dir}/out"]),
-    ("verify-missing-thresholds", ["verify", "--profile", "smoke", "--thresholds", MISSING, "--out", "{dir}/out"]),
-    ("verify-missing-baseline", ["verify", "--profile", "smoke", "--thresholds", "{dir}/good-thresholds.toml",
-                                 "--baseline", "/nonexistent/base", "--out", "{dir}/out"]),
+    (
+        "verify-missing-profile",
+        ["verify", "--profile", MISSING, "--thresholds", "{dir}/good-thresholds.toml", "--out", "{dir}/out"],
+    ),
+    (
+        "verify-missing-thresholds",
+        ["verify", "--profile", "smoke", "--thresholds", MISSING, "--out", "{dir}/out"],
+    ),
+    (
+        "verify-missing-baseline",
+        [
+            "verify",
+            "--profile",
+            "smoke",
+            "--thresholds",
+            "{dir}/good-thresholds.toml",
+            "--baseline",
+            "/nonexistent/base",
+            "--out",
+            "{dir}/out",
+        ],
+    ),
     ("conform-missing-target-profile", ["conform", "--target-profile", MISSING, "--out", "{dir}/out"]),
-    ("limits-missing-emulator-config", ["limits", "--operation", "cancel", "--emulator-config", MISSING, "--out", "{dir}/out"]),
+    (
+        "limits-missing-emulator-config",
+        ["limits", "--operation", "cancel", "--emulator-config", MISSING, "--out", "{dir}/out"],
+    ),
     ("capacity-missing-emulator-config", ["capacity", "--emulator-config", MISSING, "--out", "{dir}/out"]),
     ("emulate-missing-config", ["emulate", "--port", "0", "--config", MISSING]),
     ("report-missing-folder", ["report", "/nonexistent/results"]),
@@ -38,37 +59,116 @@ CASES: list[tuple[str, list[str]]] = [
     ("load-malformed-profile", ["load", "--profile", "{dir}/garbage.toml", "--out", "{dir}/out"]),
     ("load-profile-wrong-types", ["load", "--profile", "{dir}/wrong-types.toml", "--out", "{dir}/out"]),
     ("capacity-malformed-profile", ["capacity", "--profile", "{dir}/garbage.toml", "--out", "{dir}/out"]),
-    ("verify-malformed-profile", ["verify", "--profile", "{dir}/garbage.toml", "--thresholds",
-                                  "{dir}/good-thresholds.toml", "--out", "{dir}/out"]),
-    ("verify-malformed-thresholds", ["verify", "--profile", "smoke", "--thresholds", "{dir}/garbage.toml", "--out", "{dir}/out"]),
+    (
+        "verify-malformed-profile",
+        [
+            "verify",
+            "--profile",
+            "{dir}/garbage.toml",
+            "--thresholds",
+            "{dir}/good-thresholds.toml",
+            "--out",
+            "{dir}/out",
+        ],
+    ),
+    (
+        "verify-malformed-thresholds",
+        ["verify", "--profile", "smoke", "--thresholds", "{dir}/garbage.toml", "--out", "{dir}/out"],
+    ),
     ("report-malformed-thresholds", ["report", "{dir}/results", "--thresholds", "{dir}/garbage.toml"]),
     ("report-bad-rule", ["report", "{dir}/results", "--thresholds", "{dir}/bad-rule.toml"]),
-    ("compare-malformed-thresholds", ["compare", "{dir}/results", "{dir}/results", "--thresholds", "{dir}/garbage.toml",
-                                      "--out", "{dir}/out"]),
+    (
+        "compare-malformed-thresholds",
+        [
+            "compare",
+            "{dir}/results",
+            "{dir}/results",
+            "--thresholds",
+            "{dir}/garbage.toml",
+            "--out",
+            "{dir}/out",
+        ],
+    ),
     ("report-on-a-file", ["report", "{dir}/garbage.toml"]),
-    ("conform-malformed-target-profile", ["conform", "--target-profile", "{dir}/garbage.toml", "--out", "{dir}/out"]),
-    ("limits-malformed-emulator-config", ["limits", "--operation", "cancel", "--emulator-config", "{dir}/garbage.toml",
-                                          "--out", "{dir}/out"]),
+    (
+        "conform-malformed-target-profile",
+        ["conform", "--target-profile", "{dir}/garbage.toml", "--out", "{dir}/out"],
+    ),
+    (
+        "limits-malformed-emulator-config",
+        ["limits", "--operation", "cancel", "--emulator-config", "{dir}/garbage.toml", "--out", "{dir}/out"],
+    ),
     ("emulate-malformed-config", ["emulate", "--port", "0", "--config", "{dir}/garbage.toml"]),
-    ("capacity-malformed-emulator-config", ["capacity", "--emulator-config", "{dir}/garbage.toml", "--out", "{dir}/out"]),
+    (
+        "capacity-malformed-emulator-config",
+        ["capacity", "--emulator-config", "{dir}/garbage.toml", "--out", "{dir}/out"],
+    ),
     # unknown operations
     ("limits-unknown-operation", ["limits", "--operation", "teleport", "--out", "{dir}/out"]),
     ("load-profile-unknown-operation", ["load", "--profile", "{dir}/unknown-op.toml", "--out", "{dir}/out"]),
-    ("limits-bad-expect", ["limits", "--operation", "cancel", "--expect", "cancel=lots", "--out", "{dir}/out"]),
+    (
+        "limits-bad-expect",
+        ["limits", "--operation", "cancel", "--expect", "cancel=lots", "--out", "{dir}/out"],
+    ),
     ("demo-unknown-limits-operation", ["demo", "--limits-operation", "teleport", "--out", "{dir}/out"]),
     # bad URLs
     ("conform-bad-url", ["conform", "--target-url", BAD_URL, "--endpoint-id", "e", "--out", "{dir}/out"]),
-    ("load-bad-url", ["load", "--profile", "smoke", "--target-url", BAD_URL, "--endpoint-id", "e", "--out", "{dir}/out"]),
-    ("limits-bad-url", ["limits", "--operation", "cancel", "--target-url", BAD_URL, "--endpoint-id", "e", "--out", "{dir}/out"]),
+    (
+        "load-bad-url",
+        ["load", "--profile", "smoke", "--target-url", BAD_URL, "--endpoint-id", "e", "--out", "{dir}/out"],
+    ),
+    (
+        "limits-bad-url",
+        [
+            "limits",
+            "--operation",
+            "cancel",
+            "--target-url",
+            BAD_URL,
+            "--endpoint-id",
+            "e",
+            "--out",
+            "{dir}/out",
+        ],
+    ),
     ("capacity-bad-url", ["capacity", "--target-url", BAD_URL, "--endpoint-id", "e", "--out", "{dir}/out"]),
-    ("verify-bad-url", ["verify", "--profile", "smoke", "--thresholds", "{dir}/good-thresholds.toml",
-                        "--target-url", BAD_URL, "--endpoint-id", "e", "--out", "{dir}/out"]),
-    ("load-url-without-endpoint", ["load", "--profile", "smoke", "--target-url", "http://127.0.0.1:9/v2", "--out", "{dir}/out"]),
+    (
+        "verify-bad-url",
+        [
+            "verify",
+            "--profile",
+            "smoke",
+            "--thresholds",
+            "{dir}/good-thresholds.toml",
+            "--target-url",
+            BAD_URL,
+            "--endpoint-id",
+            "e",
+            "--out",
+            "{dir}/out",
+        ],
+    ),
+    (
+        "load-url-without-endpoint",
+        ["load", "--profile", "smoke", "--target-url", "http://127.0.0.1:9/v2", "--out", "{dir}/out"],
+    ),
     # bad durations and numbers
     ("load-bad-duration", ["load", "--profile", "smoke", "--duration", "5 parsecs", "--out", "{dir}/out"]),
     ("load-negative-duration", ["load", "--profile", "smoke", "--duration", "-5s", "--out", "{dir}/out"]),
-    ("verify-bad-duration", ["verify", "--profile", "smoke", "--thresholds", "{dir}/good-thresholds.toml",
-                             "--duration", "soon", "--out", "{dir}/out"]),
+    (
+        "verify-bad-duration",
+        [
+            "verify",
+            "--profile",
+            "smoke",
+            "--thresholds",
+            "{dir}/good-thresholds.toml",
+            "--duration",
+            "soon",
+            "--out",
+            "{dir}/out",
+        ],
+    ),
     ("demo-bad-duration", ["demo", "--duration", "soon", "--out", "{dir}/out"]),
     ("capacity-bad-slo", ["capacity", "--slo", "fast please", "--out", "{dir}/out"]),
     ("load-bad-rate-scale", ["load", "--profile", "smoke", "--rate-scale", "lots", "--out", "{dir}/out"]),
@@ -95,8 +195,14 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNPOD_ENDPOINT")}
     env["RUNPOD_API_KEY"] = "cli-test-key"
-    return subprocess.run([sys.executable, "-m", "podbench", *argv], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "podbench", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +215,9 @@ def outcomes(bad_files: Path) -> dict[str, subprocess.CompletedProcess[str]]:
 
 
 @pytest.mark.parametrize("case", [case for case, _ in CASES])
-def test_bad_input_is_one_line_and_exit_2(outcomes: dict[str, subprocess.CompletedProcess[str]], case: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(
+    outcomes: dict[str, subprocess.CompletedProcess[str]], case: str
+) -> None:
     proc = outcomes[case]
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr + proc.stdout

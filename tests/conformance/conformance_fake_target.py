@@ -86,15 +86,22 @@ class Endpoint:
         data = job.input if isinstance(job.input, dict) else {}
         if job.started_at is None:
             return {"id": job.id, "status": job.ended or "IN_QUEUE"}
-        body: dict[str, Any] = {"id": job.id, "delayTime": int((job.started_at - job.queued_at) * 1000),
-                                "workerId": "fake-worker"}
+        body: dict[str, Any] = {
+            "id": job.id,
+            "delayTime": int((job.started_at - job.queued_at) * 1000),
+            "workerId": "fake-worker",
+        }
         if job.ended is None:
             return {**body, "status": "IN_PROGRESS"}
         body.update(status=job.ended, executionTime=int(job.nominal_s * 1000))
         if job.ended == "FAILED":
             body["error"] = str(data["fail"])
         elif job.ended == "COMPLETED":
-            body["output"] = data.get("output", data.get("stream", job.input)) if isinstance(job.input, dict) else job.input
+            body["output"] = (
+                data.get("output", data.get("stream", job.input))
+                if isinstance(job.input, dict)
+                else job.input
+            )
         return body
 
     def stream_items(self, job: Job) -> list[dict[str, Any]]:
@@ -103,11 +110,15 @@ class Endpoint:
         step = float(data.get("sleep", 0)) / STREAM_SPEED
         ready = 0
         if job.started_at is not None and job.ended != "CANCELLED":
-            ready = len(chunks) if job.ended else min(len(chunks), int((now() - job.started_at) / step) if step else len(chunks))
+            ready = (
+                len(chunks)
+                if job.ended
+                else min(len(chunks), int((now() - job.started_at) / step) if step else len(chunks))
+            )
         items = []
-        for chunk in chunks[job.drained:ready]:
+        for chunk in chunks[job.drained : ready]:
             if isinstance(chunk, str) and len(chunk) > MIB:
-                items += [{"output": chunk[i:i + MIB]} for i in range(0, len(chunk), MIB)]
+                items += [{"output": chunk[i : i + MIB]} for i in range(0, len(chunk), MIB)]
             else:
                 items.append({"output": chunk})
         job.drained = max(job.drained, ready)
@@ -203,28 +214,45 @@ def make_app(endpoint: Endpoint) -> web.Application:
 
     async def health(request: web.Request) -> web.Response:
         running = len(endpoint.running)
-        return reply(200, {
-            "jobs": {**endpoint.counts, "inProgress": running, "inQueue": len(endpoint.queue)},
-            "workers": {"idle": WORKERS - running, "initializing": 0, "ready": WORKERS - running, "running": running,
-                        "throttled": 0, "unhealthy": 0},
-        })
+        return reply(
+            200,
+            {
+                "jobs": {**endpoint.counts, "inProgress": running, "inQueue": len(endpoint.queue)},
+                "workers": {
+                    "idle": WORKERS - running,
+                    "initializing": 0,
+                    "ready": WORKERS - running,
+                    "running": running,
+                    "throttled": 0,
+                    "unhealthy": 0,
+                },
+            },
+        )
 
     app = web.Application(middlewares=[guard], client_max_size=32 * MIB)
     base = "/v2/{eid}"
-    app.add_routes([
-        web.post(f"{base}/run", submit), web.post(f"{base}/runsync", submit),
-        web.get(f"{base}/status/{{job}}", status), web.post(f"{base}/status/{{job}}", status),
-        web.get(f"{base}/stream/{{job}}", stream), web.post(f"{base}/cancel/{{job}}", cancel),
-        web.post(f"{base}/retry/{{job}}", retry), web.post(f"{base}/purge-queue", purge),
-        web.get(f"{base}/health", health),
-    ])
+    app.add_routes(
+        [
+            web.post(f"{base}/run", submit),
+            web.post(f"{base}/runsync", submit),
+            web.get(f"{base}/status/{{job}}", status),
+            web.post(f"{base}/status/{{job}}", status),
+            web.get(f"{base}/stream/{{job}}", stream),
+            web.post(f"{base}/cancel/{{job}}", cancel),
+            web.post(f"{base}/retry/{{job}}", retry),
+            web.post(f"{base}/purge-queue", purge),
+            web.get(f"{base}/health", health),
+        ]
+    )
     return app
 
 
 class FakeTarget:
     """Runs the fake server on 127.0.0.1:0 in a thread of its own."""
 
-    def __init__(self, endpoint_id: str = "fake", api_key: str = "fake-key", *, echo_key: bool = False) -> None:
+    def __init__(
+        self, endpoint_id: str = "fake", api_key: str = "fake-key", *, echo_key: bool = False
+    ) -> None:
         self.endpoint = Endpoint(endpoint_id, api_key, echo_key)
         self._server = ThreadedApp(lambda: make_app(self.endpoint), "fake target")
 

@@ -40,12 +40,30 @@ class SuiteRun:
         return next(c for c in self.verdict["claims"] if c["id"] == claim_id)
 
 
-def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> SuiteRun:
+def run_suite(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> SuiteRun:
     out = tmp_path / f"conformance-{len(list(tmp_path.glob('conformance-*.json')))}.json"
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:locust", "-p", "no:hypothesispytest", "-p", "no:cacheprovider", str(SUITE), "-q",
-           "--timeout", "60", f"--conformance-json={out}", *args]
-    proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:locust",
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:cacheprovider",
+        str(SUITE),
+        "-q",
+        "--timeout",
+        "60",
+        f"--conformance-json={out}",
+        *args,
+    ]
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
     verdict = json.loads(out.read_text()) if out.exists() else {}
     return SuiteRun(proc.returncode, proc.stdout + proc.stderr, verdict)
 
@@ -58,7 +76,9 @@ class BreakingProxy:
     """Forwards everything to `upstream`; `mutate(request, status, body)` may change the reply, and a
     request for which `drops(request)` is true gets its connection closed without a reply."""
 
-    def __init__(self, upstream: str, mutate: Mutation, drops: Callable[[web.Request], bool] = lambda _: False) -> None:
+    def __init__(
+        self, upstream: str, mutate: Mutation, drops: Callable[[web.Request], bool] = lambda _: False
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.mutate = mutate
         self.drops = drops
@@ -83,8 +103,9 @@ class BreakingProxy:
         session: aiohttp.ClientSession = request.app[SESSION]
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        async with session.request(request.method, self.upstream + request.path_qs, data=io.BytesIO(body),
-                                   headers=headers) as up:
+        async with session.request(
+            request.method, self.upstream + request.path_qs, data=io.BytesIO(body), headers=headers
+        ) as up:
             raw = await up.read()
             status, raw = self.mutate(request, up.status, raw)
             return web.Response(status=status, body=raw, content_type=up.content_type)
@@ -104,20 +125,35 @@ class BreakingProxy:
 
 def json_mutation(path_part: str, change: Callable[[Any], Any]) -> Mutation:
     """Rewrite the JSON body of replies whose path contains `path_part`."""
+
     def mutate(request: web.Request, status: int, body: bytes) -> tuple[int, bytes]:
         if path_part not in request.path or status != 200:
             return status, body
         return status, json.dumps(change(json.loads(body))).encode()
+
     return mutate
 
 
-def target_args(tmp_path: Path, url: str, emulator: BootedEmulator, *, control_url: str | None) -> tuple[list[str], dict[str, str]]:
+def target_args(
+    tmp_path: Path, url: str, emulator: BootedEmulator, *, control_url: str | None
+) -> tuple[list[str], dict[str, str]]:
     """Suite options (and environment) for a target at `url` that fronts `emulator`."""
     profile = tmp_path / "profile.toml"
-    profile.write_text(f"[workers]\nmax = {emulator.workers_max}\n[limits]\n"
-                       f"run_body = [{10 * 2**20}, {10 * 2**20}]\nrunsync_body = [{20 * 2**20}, {20 * 2**20}]\n")
-    args = ["--target-url", f"{url}/v2", "--endpoint-id", emulator.endpoint_id, "--api-key-env", "CONF_TEST_KEY",
-            "--target-profile", str(profile), "--allow-destructive"]
+    profile.write_text(
+        f"[workers]\nmax = {emulator.workers_max}\n[limits]\n"
+        f"run_body = [{10 * 2**20}, {10 * 2**20}]\nrunsync_body = [{20 * 2**20}, {20 * 2**20}]\n"
+    )
+    args = [
+        "--target-url",
+        f"{url}/v2",
+        "--endpoint-id",
+        emulator.endpoint_id,
+        "--api-key-env",
+        "CONF_TEST_KEY",
+        "--target-profile",
+        str(profile),
+        "--allow-destructive",
+    ]
     if control_url:
         args += ["--control-url", control_url]
     return args, {"CONF_TEST_KEY": emulator.api_key, "PODBENCH_EMULATOR_ADMIN_KEY": emulator.admin_key}

@@ -22,14 +22,14 @@ from conformance.plugin import verifies
 from conformance.profile import Profile
 from conformance.violations import HarnessError, Violation
 
-CLAIMLESS = '''
+CLAIMLESS = """
 import pytest
 
 @pytest.mark.portable
 def test_without_a_claim():
     pass
-'''
-TWO_CLAIMS = '''
+"""
+TWO_CLAIMS = """
 import pytest
 from conformance.plugin import verifies
 
@@ -38,15 +38,37 @@ from conformance.plugin import verifies
 @verifies("run.schema")
 def test_with_two_claims():
     pass
-'''
+"""
 
 
-@pytest.mark.parametrize("source, message", [(CLAIMLESS, "verifies 0 claims"), (TWO_CLAIMS, "verifies 2 claims")])
+@pytest.mark.parametrize(
+    "source, message", [(CLAIMLESS, "verifies 0 claims"), (TWO_CLAIMS, "verifies 2 claims")]
+)
 def test_collection_fails_for_a_test_without_exactly_one_claim(tmp_path, source, message):
     (tmp_path / "test_x.py").write_text(source)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:locust", "-p", "no:hypothesispytest", "-p",
-                           "conformance.plugin", "-p", "no:cacheprovider", str(tmp_path), "-q", "--rootdir", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:locust",
+            "-p",
+            "no:hypothesispytest",
+            "-p",
+            "conformance.plugin",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+            "-q",
+            "--rootdir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert message in proc.stdout + proc.stderr
 
@@ -59,7 +81,9 @@ def test_an_unknown_claim_id_is_refused_at_import():
 def test_every_claim_has_a_kind_a_source_and_a_quote():
     for claim_id, claim in CLAIMS.items():
         assert isinstance(claim.kind, Kind) and claim.quote and claim.source, claim_id
-        assert claim.source == "endpoint-operations.md" or claim.source.startswith("runpod-api-facts.md §"), claim_id
+        assert claim.source == "endpoint-operations.md" or claim.source.startswith("runpod-api-facts.md §"), (
+            claim_id
+        )
     assert {c for c, claim in CLAIMS.items() if claim.owner == "conformance"} <= suite_claims()
 
 
@@ -80,7 +104,9 @@ def test_checks_raise_violations_naming_their_claim():
 
 def test_the_journal_redacts_every_secret():
     journal = Journal(secrets=["s3cr3t-key"])
-    entry = journal.add("GET", "http://127.0.0.1/x?k=s3cr3t-key", "Bearer s3cr3t-key", None, error="boom s3cr3t-key")
+    entry = journal.add(
+        "GET", "http://127.0.0.1/x?k=s3cr3t-key", "Bearer s3cr3t-key", None, error="boom s3cr3t-key"
+    )
     assert "s3cr3t-key" not in entry and entry.count("<redacted>") == 3
 
 
@@ -111,7 +137,12 @@ def test_a_probe_without_a_reply_is_sent_again_and_never_moves_the_bisection():
 
     found = find_boundary(send, 10_000_000, 10 * 2**20)
     assert (found.largest_accepted, found.smallest_refused) == (10_400_000, 10_400_001)
-    assert found.probes[:4] == [(10_000_000, -1), (10_000_000, 200), (10 * 2**20 + 1, -1), (10 * 2**20 + 1, 400)]
+    assert found.probes[:4] == [
+        (10_000_000, -1),
+        (10_000_000, 200),
+        (10 * 2**20 + 1, -1),
+        (10 * 2**20 + 1, 400),
+    ]
 
 
 def test_two_probes_without_a_reply_are_a_harness_error_not_a_limit():
@@ -143,7 +174,7 @@ def test_a_profile_with_an_unknown_key_or_bad_value_is_a_harness_error(tmp_path)
         Profile.from_toml(bad)
 
 
-RECORD_ONLY_RAISING = '''
+RECORD_ONLY_RAISING = """
 import pytest
 from conformance.plugin import verifies
 from conformance.violations import HarnessError, Violation
@@ -162,21 +193,48 @@ def test_documented_that_breaks():
 @verifies("run.schema")
 def test_harness_that_breaks():
     raise HarnessError("target unreachable")
-'''
+"""
 
 
 def test_outcomes_are_kept_apart_and_record_only_claims_never_fail(tmp_path):
     (tmp_path / "test_y.py").write_text(RECORD_ONLY_RAISING)
     out = tmp_path / "verdict.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:locust", "-p", "no:hypothesispytest", "-p",
-                           "conformance.plugin", "-p", "no:cacheprovider", str(tmp_path), "-q", "--rootdir", str(tmp_path),
-                           f"--conformance-json={out}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:locust",
+            "-p",
+            "no:hypothesispytest",
+            "-p",
+            "conformance.plugin",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+            "-q",
+            "--rootdir",
+            str(tmp_path),
+            f"--conformance-json={out}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     verdict = json.loads(out.read_text())
     outcomes = {c["id"]: c for c in verdict["claims"] if c["results"]}
     assert outcomes["retry.non_failed_reply"]["outcome"] == "recorded"
     assert outcomes["retry.non_failed_reply"]["measured"] == {"observed": "HTTP 409"}
-    assert outcomes["run.accepted"]["outcome"] == "violated" and outcomes["run.accepted"]["observed"] == "HTTP 500"
-    assert outcomes["run.schema"]["outcome"] == "harness_error" and "unreachable" in outcomes["run.schema"]["message"]
+    assert (
+        outcomes["run.accepted"]["outcome"] == "violated"
+        and outcomes["run.accepted"]["observed"] == "HTTP 500"
+    )
+    assert (
+        outcomes["run.schema"]["outcome"] == "harness_error"
+        and "unreachable" in outcomes["run.schema"]["message"]
+    )
     assert verdict["summary"]["violated"] == 1 and verdict["summary"]["harness_errors"] == 1
     assert "2 failed, 1 passed" in proc.stdout, proc.stdout
 
@@ -186,7 +244,10 @@ def test_claims_not_reached_in_an_interrupted_run_say_not_run():
     run.record(Result("t::health", "health.schema", "passed", 0.1, {}))
     run.interrupted = True
     entries = {e["id"]: e for e in run.claim_entries()}
-    assert entries["run.accepted"]["outcome"] == "skipped" and entries["run.accepted"]["message"] == "not run (interrupted)"
+    assert (
+        entries["run.accepted"]["outcome"] == "skipped"
+        and entries["run.accepted"]["message"] == "not run (interrupted)"
+    )
     assert entries["health.schema"]["outcome"] == "passed" and entries["health.schema"]["message"] == ""
     assert entries["run.schema"]["message"] == ""  # not selected: plainly skipped
     assert run.summary()["interrupted"] is True
@@ -205,7 +266,9 @@ def test_a_ctrl_c_delivered_twice_at_once_interrupts_once():
     try:
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)  # the terminal's
-        signal.raise_signal(signal.SIGINT)  # the same Ctrl-C, forwarded by podbench conform: no second interrupt
+        signal.raise_signal(
+            signal.SIGINT
+        )  # the same Ctrl-C, forwarded by podbench conform: no second interrupt
     finally:
         for restore in cleanups:
             restore()

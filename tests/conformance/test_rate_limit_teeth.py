@@ -21,8 +21,13 @@ from conformance.profile import Profile
 from conformance.ratelimit_profile import DOCUMENTED_LIMITS, RateLimit
 from conformance.violations import HarnessError
 
-RATE_LIMIT_CLAIMS = {"ratelimit.table", "ratelimit.concurrency", "ratelimit.queue_rule", "ratelimit.retry_after",
-                     "ratelimit.refusal"}
+RATE_LIMIT_CLAIMS = {
+    "ratelimit.table",
+    "ratelimit.concurrency",
+    "ratelimit.queue_rule",
+    "ratelimit.retry_after",
+    "ratelimit.refusal",
+}
 PASSED_THROUGH = ("retry-after", "ratelimit", "x-ratelimit")
 
 
@@ -31,8 +36,15 @@ class LimitBreakingProxy(BreakingProxy):  # type: ignore[misc]  # mypy sees conf
     `limits_plus` is added to every limit the suite sets through the control API (a wrong limit),
     `retry_after_plus` to every Retry-After (may be negative), `refusal_status` / `refusal_body` replace the 429's."""
 
-    def __init__(self, upstream: str, *, limits_plus: int = 0, retry_after_plus: int = 0,
-                 refusal_status: int = 429, refusal_body: bytes | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        limits_plus: int = 0,
+        retry_after_plus: int = 0,
+        refusal_status: int = 429,
+        refusal_body: bytes | None = None,
+    ) -> None:
         super().__init__(upstream, lambda request, status, body: (status, body))
         self.limits_plus = limits_plus
         self.retry_after_plus = retry_after_plus
@@ -57,8 +69,9 @@ class LimitBreakingProxy(BreakingProxy):  # type: ignore[misc]  # mypy sees conf
         session: aiohttp.ClientSession = request.app[SESSION]
         body = self._told(request, await request.read())
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        async with session.request(request.method, self.upstream + request.path_qs, data=io.BytesIO(body),
-                                   headers=headers) as up:
+        async with session.request(
+            request.method, self.upstream + request.path_qs, data=io.BytesIO(body), headers=headers
+        ) as up:
             raw = await up.read()
             kept = {k: v for k, v in up.headers.items() if k.lower().startswith(PASSED_THROUGH)}
             status, content_type = up.status, up.content_type
@@ -88,7 +101,9 @@ def _proxied(tmp_path: Path, emulator: BootedEmulator, **breaks: Any) -> SuiteRu
         return _run_429_suite(tmp_path, proxy.url, emulator)
 
 
-def test_the_429_suite_passes_through_an_honest_proxy(tmp_path: Path, limited_emulator: BootedEmulator) -> None:
+def test_the_429_suite_passes_through_an_honest_proxy(
+    tmp_path: Path, limited_emulator: BootedEmulator
+) -> None:
     result = _proxied(tmp_path, limited_emulator)
     assert result.with_outcome("passed") == RATE_LIMIT_CLAIMS, result.output[-3000:]
     assert result.outcomes()["ratelimit.headers"] == "recorded"
@@ -106,37 +121,51 @@ def test_no_limit_violates_every_rate_limit_claim(tmp_path: Path) -> None:
 def test_a_wrong_limit_violates_the_limit_claims_only(tmp_path: Path, emulator: BootedEmulator) -> None:
     # an emulator of its own: the queue limit the proxy adds outlives the suite's restore of the limits
     result = _proxied(tmp_path, emulator, limits_plus=1)
-    assert result.with_outcome("violated") == {"ratelimit.table", "ratelimit.concurrency", "ratelimit.queue_rule"}, \
-        result.output[-3000:]
+    assert result.with_outcome("violated") == {
+        "ratelimit.table",
+        "ratelimit.concurrency",
+        "ratelimit.queue_rule",
+    }, result.output[-3000:]
     assert result.with_outcome("passed") == {"ratelimit.retry_after", "ratelimit.refusal"}
     assert result.claim("ratelimit.table")["observed"] == "5 accepted, 2 refused with 429"
 
 
 @pytest.mark.parametrize(("shift", "finding"), [(3, "too long"), (-5, "too short")])
-def test_a_wrong_retry_after_violates_only_the_retry_after_claim(tmp_path: Path, limited_emulator: BootedEmulator,
-                                                                 shift: int, finding: str) -> None:
+def test_a_wrong_retry_after_violates_only_the_retry_after_claim(
+    tmp_path: Path, limited_emulator: BootedEmulator, shift: int, finding: str
+) -> None:
     result = _proxied(tmp_path, limited_emulator, retry_after_plus=shift)
     assert result.with_outcome("violated") == {"ratelimit.retry_after"}, result.output[-3000:]
     assert f"Retry-After promised {finding} a wait" in result.claim("ratelimit.retry_after")["message"]
 
 
-def test_a_503_instead_of_429_violates_every_rate_limit_claim(tmp_path: Path, limited_emulator: BootedEmulator) -> None:
+def test_a_503_instead_of_429_violates_every_rate_limit_claim(
+    tmp_path: Path, limited_emulator: BootedEmulator
+) -> None:
     result = _proxied(tmp_path, limited_emulator, refusal_status=503)
     assert result.with_outcome("violated") == RATE_LIMIT_CLAIMS, result.output[-3000:]
     assert "503" in result.claim("ratelimit.table")["observed"]
 
 
-def test_a_429_that_is_not_json_violates_only_the_refusal_claim(tmp_path: Path, limited_emulator: BootedEmulator) -> None:
+def test_a_429_that_is_not_json_violates_only_the_refusal_claim(
+    tmp_path: Path, limited_emulator: BootedEmulator
+) -> None:
     result = _proxied(tmp_path, limited_emulator, refusal_body=b"slow down")
     assert result.with_outcome("violated") == {"ratelimit.refusal"}, result.output[-3000:]
 
 
 def test_the_profile_gives_the_expected_limits_and_refuses_bad_ones_naming_the_key() -> None:
     assert Profile().rate_limits == DOCUMENTED_LIMITS
-    given = Profile.from_mapping({"rate_limits": {"tolerance": 0.1, "run": {"rate": 30, "window_s": 2, "concurrency": 5}}})
+    given = Profile.from_mapping(
+        {"rate_limits": {"tolerance": 0.1, "run": {"rate": 30, "window_s": 2, "concurrency": 5}}}
+    )
     assert given.rate_limits["run"] == RateLimit(30, 2.0, 5) and given.rate_tolerance == 0.1
     assert given.rate_limits["cancel"] == DOCUMENTED_LIMITS["cancel"]
-    for bad, key in [({"run": {"rate": 0}}, "rate_limits.run.rate"), ({"tolerance": 1.5}, "rate_limits.tolerance"),
-                     ({"openai": {"rate": 1}}, "rate_limits.openai"), ({"run": {"rate": 1, "burst": 2}}, "rate_limits.run")]:
+    for bad, key in [
+        ({"run": {"rate": 0}}, "rate_limits.run.rate"),
+        ({"tolerance": 1.5}, "rate_limits.tolerance"),
+        ({"openai": {"rate": 1}}, "rate_limits.openai"),
+        ({"run": {"rate": 1, "burst": 2}}, "rate_limits.run"),
+    ]:
         with pytest.raises(HarnessError, match=key.replace(".", r"\.")):
             Profile.from_mapping({"rate_limits": bad})

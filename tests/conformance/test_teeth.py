@@ -11,10 +11,16 @@ from conformance.emulator_boot import BootedEmulator
 
 
 def test_a_documented_window_kept_forever_is_a_violation(tmp_path, emulator: BootedEmulator):
-    patch = requests.patch(f"{emulator.admin_url}/endpoints/{emulator.endpoint_id}", json={"retention_run_s": 10**9},
-                           headers={"Authorization": f"Bearer {emulator.admin_key}"}, timeout=10)
+    patch = requests.patch(
+        f"{emulator.admin_url}/endpoints/{emulator.endpoint_id}",
+        json={"retention_run_s": 10**9},
+        headers={"Authorization": f"Bearer {emulator.admin_key}"},
+        timeout=10,
+    )
     assert patch.status_code == 200, patch.text
-    args, env = target_args(tmp_path, emulator.base_url.removesuffix("/v2"), emulator, control_url=emulator.admin_url)
+    args, env = target_args(
+        tmp_path, emulator.base_url.removesuffix("/v2"), emulator, control_url=emulator.admin_url
+    )
     result = run_suite(tmp_path, "-k", "available_for", *args, env=env)
     assert result.with_outcome("violated") == {"run.retention"}, result.output[-3000:]
     assert result.outcomes()["runsync.retention"] == "passed"
@@ -52,7 +58,9 @@ def _drops_big_bodies(request):
 
 def test_a_target_that_drops_big_bodies_is_a_harness_error_not_a_limit(tmp_path, shared_emulator):
     # A probe without a reply says nothing about the limit: it must not move the bisection.
-    with BreakingProxy(shared_emulator.base_url.removesuffix("/v2"), _unchanged, drops=_drops_big_bodies) as proxy:
+    with BreakingProxy(
+        shared_emulator.base_url.removesuffix("/v2"), _unchanged, drops=_drops_big_bodies
+    ) as proxy:
         args, env = target_args(tmp_path, proxy.url, shared_emulator, control_url=shared_emulator.admin_url)
         result = run_suite(tmp_path, "-k", "payload", *args, env=env)
     assert result.with_outcome("violated") == set(), result.output[-3000:]
@@ -69,7 +77,9 @@ def _frozen_completed(body):
 
 
 def test_health_counters_that_do_not_count_violate_health_counts(tmp_path, shared_emulator):
-    with BreakingProxy(shared_emulator.base_url.removesuffix("/v2"), json_mutation("/health", _frozen_completed)) as proxy:
+    with BreakingProxy(
+        shared_emulator.base_url.removesuffix("/v2"), json_mutation("/health", _frozen_completed)
+    ) as proxy:
         args, env = target_args(tmp_path, proxy.url, shared_emulator, control_url=shared_emulator.admin_url)
         result = run_suite(tmp_path, "-k", "health", *args, env=env)
     assert result.with_outcome("violated") == {"health.counts"}, result.output[-3000:]
@@ -92,11 +102,15 @@ def test_a_record_only_claim_is_measured_never_failed(tmp_path, shared_emulator)
 
 
 def test_a_refused_key_is_a_harness_error_not_a_violation(tmp_path, shared_emulator):
-    args, env = target_args(tmp_path, shared_emulator.base_url.removesuffix("/v2"), shared_emulator, control_url=None)
+    args, env = target_args(
+        tmp_path, shared_emulator.base_url.removesuffix("/v2"), shared_emulator, control_url=None
+    )
     env["CONF_TEST_KEY"] = "not-the-key"
     result = run_suite(tmp_path, "-k", "test_run_ or health", *args, env=env)
     assert result.with_outcome("violated") == set()
-    assert {"run.accepted", "run.schema", "health.schema", "health.counts"} <= result.with_outcome("harness_error")
+    assert {"run.accepted", "run.schema", "health.schema", "health.counts"} <= result.with_outcome(
+        "harness_error"
+    )
     assert result.verdict["summary"]["harness_errors"] >= 4
     assert "refused the suite's API key" in result.claim("run.accepted")["message"]
 
@@ -121,10 +135,16 @@ def test_a_429_outside_the_rate_limit_claims_is_waited_out_not_judged(tmp_path, 
 
 
 def test_a_webhook_that_is_never_retried_violates_webhook_retries(tmp_path, emulator):
-    patch = requests.patch(f"{emulator.admin_url}/endpoints/{emulator.endpoint_id}", json={"webhook_attempts": 1},
-                           headers={"Authorization": f"Bearer {emulator.admin_key}"}, timeout=10)
+    patch = requests.patch(
+        f"{emulator.admin_url}/endpoints/{emulator.endpoint_id}",
+        json={"webhook_attempts": 1},
+        headers={"Authorization": f"Bearer {emulator.admin_key}"},
+        timeout=10,
+    )
     assert patch.status_code == 200, patch.text
-    args, env = target_args(tmp_path, emulator.base_url.removesuffix("/v2"), emulator, control_url=emulator.admin_url)
+    args, env = target_args(
+        tmp_path, emulator.base_url.removesuffix("/v2"), emulator, control_url=emulator.admin_url
+    )
     result = run_suite(tmp_path, "-k", "webhook", *args, env=env)
     assert result.with_outcome("violated") == {"webhook.retries"}, result.output[-3000:]
     assert result.claim("webhook.retries")["observed"] == "1 deliveries"

@@ -18,8 +18,14 @@ def _local(job: dict[str, object], mode: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PODBENCH_WORKER_MODE": mode}
     for name in ("RUNPOD_WEBHOOK_GET_JOB", "RUNPOD_AI_API_KEY", "RUNPOD_POD_ID", "RUNPOD_WEBHOOK_PING"):
         env.pop(name, None)  # local mode only: never reach for a real job queue
-    return subprocess.Popen([sys.executable, "-m", "worker.main", "--test_input", json.dumps(job)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "worker.main", "--test_input", json.dumps(job)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_the_sdk_local_mode_runs_the_contract_in_both_modes():
@@ -36,7 +42,10 @@ def test_the_sdk_local_mode_runs_the_contract_in_both_modes():
 
 def test_the_mode_picks_the_handler_and_a_bad_mode_is_refused():
     assert start_config({})["handler"] is handler
-    assert start_config({"PODBENCH_WORKER_MODE": "stream"}) == {"handler": stream_handler, "return_aggregate_stream": True}
+    assert start_config({"PODBENCH_WORKER_MODE": "stream"}) == {
+        "handler": stream_handler,
+        "return_aggregate_stream": True,
+    }
     with pytest.raises(SystemExit, match="PODBENCH_WORKER_MODE"):
         start_config({"PODBENCH_WORKER_MODE": "turbo"})
 

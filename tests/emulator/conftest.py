@@ -19,7 +19,9 @@ ApiFactory = Callable[..., Awaitable[Api]]
 def make_api(aiohttp_client: Any) -> ApiFactory:
     """make_api(**endpoint_keys) -> Api on endpoint 'ep' (workers_min 1, no cold start by default)."""
 
-    async def make(endpoint_id: str = "ep", seed: int = 7, extra_endpoints: tuple[dict[str, Any], ...] = (), **keys: Any) -> Api:
+    async def make(
+        endpoint_id: str = "ep", seed: int = 7, extra_endpoints: tuple[dict[str, Any], ...] = (), **keys: Any
+    ) -> Api:
         table: dict[str, Any] = {"id": endpoint_id, "api_keys": [KEY], "cold_start_s": 0.0}
         table.update(keys)
         endpoints = [endpoint_from_table(table)] + [endpoint_from_table(t) for t in extra_endpoints]

@@ -1,6 +1,5 @@
 """Helpers shared by the emulator tests (a module, since conftest cannot be imported)."""
 
-
 from __future__ import annotations
 
 import asyncio
@@ -62,5 +61,3 @@ class Api:
 async def settle(rounds: int = 20) -> None:
     for _ in range(rounds):
         await asyncio.sleep(0)
-
-

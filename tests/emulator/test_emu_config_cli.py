@@ -98,7 +98,9 @@ def test_python_m_emulator_serves_writes_ready_file_and_stops_on_sigterm(tmp_pat
     proc, info = _start([sys.executable, "-m", "emulator", "--endpoint-id", "ep"], env, tmp_path)
     try:
         assert info["host"] == "127.0.0.1" and info["pid"] == proc.pid and info["port"] > 0
-        req = urllib.request.Request(f"http://127.0.0.1:{info['port']}/v2/ep/health", headers={"Authorization": "secret-key-1"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{info['port']}/v2/ep/health", headers={"Authorization": "secret-key-1"}
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert json.loads(resp.read())["workers"]["idle"] == 1
         # the HTTP parser's own refusals are JSON too (emulator.server)
@@ -120,7 +122,9 @@ def test_generated_keys_are_printed_and_podbench_emulate_runs_the_same_main(tmp_
     proc, info = _start([sys.executable, "-m", "podbench", "emulate", "--clock", "manual"], env, tmp_path)
     code, out = _stop(proc)
     assert code == 0
-    assert "generated API key: pb-" in out and "generated admin key: pb-admin-" in out and "clock: manual" in out
+    assert (
+        "generated API key: pb-" in out and "generated admin key: pb-admin-" in out and "clock: manual" in out
+    )
 
 
 def test_bad_config_file_is_one_line_and_exit_2(tmp_path):
@@ -140,7 +144,9 @@ def test_bad_config_file_is_one_line_and_exit_2(tmp_path):
 
 def test_podbench_emulate_builds_the_child_command_with_keys_in_env_only():
     parser, _ = build_parser()
-    args = parser.parse_args(["emulate", "--port", "0", "--api-key", "kkk", "--config", "c.toml", "--rate-limits", "off"])
+    args = parser.parse_args(
+        ["emulate", "--port", "0", "--api-key", "kkk", "--config", "c.toml", "--rate-limits", "off"]
+    )
     cmd, env = emulate.build_command(args)
     assert cmd[1:3] == ["-m", "emulator"] and "kkk" not in cmd
     assert ["--rate-limits", "off"] == cmd[cmd.index("--rate-limits") : cmd.index("--rate-limits") + 2]

@@ -49,9 +49,7 @@ async def test_patch_changes_workers_at_run_time(make_api):
 
 async def test_patch_changes_retention_and_execution_time(make_api):
     api = await make_api()
-    await api.control(
-        "PATCH", "endpoints/ep", json={"retention_run_s": 2, "execution_time": {"mean_s": 3.0}}
-    )
+    await api.control("PATCH", "endpoints/ep", json={"retention_run_s": 2, "execution_time": {"mean_s": 3.0}})
     job_id = await api.run({"x": 1})
     await api.advance(3)
     assert (await api.status(job_id))["executionTime"] == 3000
@@ -95,7 +93,16 @@ async def test_job_list_is_read_only_and_filters_by_status(make_api):
     jobs = (await api.control("GET", "endpoints/ep/jobs"))["jobs"]
     assert {j["id"]: j["status"] for j in jobs} == {running: "IN_PROGRESS", queued: "IN_QUEUE"}
     first = next(j for j in jobs if j["id"] == running)
-    assert set(first) >= {"created", "started", "finished", "delayTime", "executionTime", "workerId", "retries", "source"}
+    assert set(first) >= {
+        "created",
+        "started",
+        "finished",
+        "delayTime",
+        "executionTime",
+        "workerId",
+        "retries",
+        "source",
+    }
     only = (await api.control("GET", "endpoints/ep/jobs?status=IN_QUEUE"))["jobs"]
     assert [j["id"] for j in only] == [queued]
     await api.control("GET", "endpoints/ep/jobs?status=DONE", expect=400)
@@ -189,9 +196,13 @@ async def test_manual_clock_reads_and_advances(make_api):
 
 
 async def test_advance_of_a_real_clock_is_409(aiohttp_client):
-    config = EmulatorConfig(endpoints=(endpoint_from_table({"id": "ep", "api_keys": [KEY]}),), admin_key=ADMIN)
+    config = EmulatorConfig(
+        endpoints=(endpoint_from_table({"id": "ep", "api_keys": [KEY]}),), admin_key=ADMIN
+    )
     client = await aiohttp_client(create_app(config, MonotonicClock(), rate_limits=False))
-    resp = await client.post("/_emulator/clock/advance", json={"seconds": 1}, headers={"Authorization": f"Bearer {ADMIN}"})
+    resp = await client.post(
+        "/_emulator/clock/advance", json={"seconds": 1}, headers={"Authorization": f"Bearer {ADMIN}"}
+    )
     assert resp.status == 409 and "real" in (await resp.json())["error"]
     resp = await client.get("/_emulator/clock", headers={"Authorization": f"Bearer {ADMIN}"})
     assert (await resp.json())["manual"] is False

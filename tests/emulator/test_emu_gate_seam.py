@@ -96,13 +96,30 @@ async def test_each_route_names_its_operation(aiohttp_client):
     job_id = await api.run({"fail": "x"})
     await settle()
     for method, op in [
-        ("GET", f"status/{job_id}"), ("POST", f"status/{job_id}"), ("GET", f"status-sync/{job_id}?wait=1000"),
-        ("GET", f"stream/{job_id}?wait=1000"), ("POST", f"retry/{job_id}"), ("POST", f"cancel/{job_id}"),
-        ("GET", "health"), ("GET", "requests"), ("GET", "openai/v1/models"),
+        ("GET", f"status/{job_id}"),
+        ("POST", f"status/{job_id}"),
+        ("GET", f"status-sync/{job_id}?wait=1000"),
+        ("GET", f"stream/{job_id}?wait=1000"),
+        ("POST", f"retry/{job_id}"),
+        ("POST", f"cancel/{job_id}"),
+        ("GET", "health"),
+        ("GET", "requests"),
+        ("GET", "openai/v1/models"),
     ]:
         await api.call(method, op)
     ops = [op for _, op in gates[0].calls]
-    assert ops == ["run", "status", "status", "status_sync", "stream", "retry", "cancel", "health", "requests", "openai"]
+    assert ops == [
+        "run",
+        "status",
+        "status",
+        "status_sync",
+        "stream",
+        "retry",
+        "cancel",
+        "health",
+        "requests",
+        "openai",
+    ]
 
 
 async def test_limits_view_without_a_describing_gate(make_api):

@@ -141,7 +141,14 @@ async def test_health_has_five_job_and_six_worker_counters(make_api):
     api = await make_api(workers_min=2)
     body = await api.call("GET", "health")
     assert set(body["jobs"]) == {"completed", "failed", "inProgress", "inQueue", "retried"}
-    assert body["workers"] == {"idle": 2, "initializing": 0, "ready": 2, "running": 0, "throttled": 0, "unhealthy": 0}
+    assert body["workers"] == {
+        "idle": 2,
+        "initializing": 0,
+        "ready": 2,
+        "running": 0,
+        "throttled": 0,
+        "unhealthy": 0,
+    }
 
 
 async def test_health_bytes_match_the_json_encoding_of_the_counters(make_api):
@@ -178,7 +185,9 @@ async def test_openapi_document_is_served_without_a_key(make_api):
     api = await make_api()
     resp = await api.client.get("/openapi.json")
     assert resp.status == 200 and resp.content_type == "application/json"
-    assert json.loads(await resp.read()) == json.loads((Path(emulator.__file__).parent / "openapi.json").read_text())
+    assert json.loads(await resp.read()) == json.loads(
+        (Path(emulator.__file__).parent / "openapi.json").read_text()
+    )
 
 
 async def test_unknown_endpoint_job_route_and_method_are_json_404_405(make_api):
@@ -286,7 +295,9 @@ async def test_malformed_http_gets_json_and_one_log_line_not_a_traceback(caplog)
     from emulator.config import EmulatorConfig, endpoint_from_table
     from emulator.server import EmulatorRunner
 
-    config = EmulatorConfig(endpoints=(endpoint_from_table({"id": "ep", "api_keys": [KEY]}),), seed=1, admin_key="a")
+    config = EmulatorConfig(
+        endpoints=(endpoint_from_table({"id": "ep", "api_keys": [KEY]}),), seed=1, admin_key="a"
+    )
     runner = EmulatorRunner(create_app(config, ManualClock(), rate_limits=False), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -156,7 +156,17 @@ async def test_expiry_lanes_stay_bounded_under_churn(make_api):
 
 
 def test_transition_table_is_the_only_way_to_move():
-    job = Job("j", "ep", {}, source="run", created=0, webhook=None, execution_timeout_s=600, ttl_s=10, low_priority=False)
+    job = Job(
+        "j",
+        "ep",
+        {},
+        source="run",
+        created=0,
+        webhook=None,
+        execution_timeout_s=600,
+        ttl_s=10,
+        low_priority=False,
+    )
     with pytest.raises(IllegalTransition):
         job.move_to(JobStatus.COMPLETED)
     job.move_to(JobStatus.IN_PROGRESS)
@@ -165,13 +175,30 @@ def test_transition_table_is_the_only_way_to_move():
         with pytest.raises(IllegalTransition):
             job.move_to(target)
     assert TRANSITIONS[JobStatus.FAILED] == {JobStatus.IN_QUEUE} == TRANSITIONS[JobStatus.TIMED_OUT]
-    assert [s.value for s in JobStatus] == ["IN_QUEUE", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"]
+    assert [s.value for s in JobStatus] == [
+        "IN_QUEUE",
+        "IN_PROGRESS",
+        "COMPLETED",
+        "FAILED",
+        "CANCELLED",
+        "TIMED_OUT",
+    ]
 
 
 def test_status_bytes_equal_the_json_of_the_status_object():
     import json
 
-    job = Job("j-u1", "ep", {}, source="run", created=0, webhook=None, execution_timeout_s=600, ttl_s=10, low_priority=False)
+    job = Job(
+        "j-u1",
+        "ep",
+        {},
+        source="run",
+        created=0,
+        webhook=None,
+        execution_timeout_s=600,
+        ttl_s=10,
+        low_priority=False,
+    )
     assert json.loads(job.status_bytes()) == job.to_status() == {"id": "j-u1", "status": "IN_QUEUE"}
     job.move_to(JobStatus.IN_PROGRESS)
     job.delay_ms, job.worker_id = 12, "w1"
@@ -180,7 +207,11 @@ def test_status_bytes_equal_the_json_of_the_status_object():
     job.execution_ms, job.error, job.retries = 5, 'bad "quote" \\ é', 2
     job.set_output({"partial": [1, "ü"]})
     decoded = json.loads(job.status_bytes())
-    assert decoded == job.to_status() and decoded["error"] == 'bad "quote" \\ é' and decoded["output"] == {"partial": [1, "ü"]}
+    assert (
+        decoded == job.to_status()
+        and decoded["error"] == 'bad "quote" \\ é'
+        and decoded["output"] == {"partial": [1, "ü"]}
+    )
 
 
 async def test_output_that_is_not_json_fails_the_job(make_api):

@@ -31,7 +31,9 @@ async def test_generator_handlers_stream_their_yields(make_api, name):
 async def test_raising_handler_fails_with_the_sdk_style_error(make_api):
     api = await make_api(handler="emu_handlers:boom")
     body = await poll_final(api, await api.run({}))
-    assert body["status"] == "FAILED" and "handler exploded" in body["error"] and "ValueError" in body["error"]
+    assert (
+        body["status"] == "FAILED" and "handler exploded" in body["error"] and "ValueError" in body["error"]
+    )
 
 
 async def test_error_dict_fails_with_message_and_rest_as_output(make_api):

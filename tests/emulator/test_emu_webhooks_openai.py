@@ -43,7 +43,14 @@ async def test_webhook_gets_status_object_plus_input_and_webhook(make_api, aioht
     assert "delayTime" in seen[0] and "executionTime" in seen[0]
     deliveries = (await api.control("GET", "webhooks"))["deliveries"]
     assert deliveries == [
-        {"jobId": job_id, "url": url, "attempt": 1, "status": 200, "error": None, "time": deliveries[0]["time"]}
+        {
+            "jobId": job_id,
+            "url": url,
+            "attempt": 1,
+            "status": 200,
+            "error": None,
+            "time": deliveries[0]["time"],
+        }
     ]
 
 
@@ -132,7 +139,11 @@ async def test_remote_webhook_refused_unless_allowed(make_api):
 
 
 def test_loopback_detection():
-    assert is_loopback("http://127.0.0.1:1/x") and is_loopback("http://[::1]:8/x") and is_loopback("http://localhost/")
+    assert (
+        is_loopback("http://127.0.0.1:1/x")
+        and is_loopback("http://[::1]:8/x")
+        and is_loopback("http://localhost/")
+    )
     assert not is_loopback("http://10.0.0.1/") and not is_loopback("https://example.com/")
 
 
@@ -147,7 +158,10 @@ async def test_openai_chat_completion_runs_as_a_queue_job(make_api):
     assert job_input == {"openai_route": "/v1/chat/completions", "openai_input": request}
     await api.advance(1)
     body = await call
-    assert body["object"] == "chat.completion" and body["choices"][0]["message"]["content"] == "Hello from podbench"
+    assert (
+        body["object"] == "chat.completion"
+        and body["choices"][0]["message"]["content"] == "Hello from podbench"
+    )
 
 
 async def test_openai_completion_and_models(make_api):
@@ -160,7 +174,11 @@ async def test_openai_completion_and_models(make_api):
 
 async def test_openai_stream_is_server_sent_events(make_api):
     api = await make_api()
-    resp = await api.client.post(api.url("openai/v1/chat/completions"), json={"stream": True, "messages": []}, headers={"Authorization": "test-key"})
+    resp = await api.client.post(
+        api.url("openai/v1/chat/completions"),
+        json={"stream": True, "messages": []},
+        headers={"Authorization": "test-key"},
+    )
     assert resp.status == 200 and resp.content_type == "text/event-stream"
     text = await resp.text()
     events = [line[6:] for line in text.split("\n\n") if line.startswith("data: ")]

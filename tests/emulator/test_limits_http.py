@@ -64,7 +64,9 @@ async def send(api: Api, operation: str, **kwargs: Any) -> Any:
 
 
 @pytest.mark.parametrize("operation", list(ROUTES))
-async def test_each_operation_answers_429_naming_its_limit(make_limited_api: LimitedApiFactory, operation: str) -> None:
+async def test_each_operation_answers_429_naming_its_limit(
+    make_limited_api: LimitedApiFactory, operation: str
+) -> None:
     budget = BUDGET.get(operation, operation)
     api = await make_limited_api({budget: {"rate": 1, "window_s": 10, "concurrency": False}})
     first = asyncio.create_task(send(api, operation))  # runsync and the long-polls hold: run it aside
@@ -76,7 +78,13 @@ async def test_each_operation_answers_429_naming_its_limit(make_limited_api: Lim
     assert resp.headers["Retry-After"] == "8"
     assert "RateLimit" not in resp.headers  # IETF headers are off by default
     body = await resp.json()
-    assert body["limit"] == {"kind": "rate", "operation": operation, "budget": budget, "limit": 1, "window_s": 10.0}
+    assert body["limit"] == {
+        "kind": "rate",
+        "operation": operation,
+        "budget": budget,
+        "limit": 1,
+        "window_s": 10.0,
+    }
     assert body["status"] == 429 and body["retry_after"] == 8
     assert f"/{operation} rate limit of 1 requests per 10 s" in body["error"]
     await api.clock.advance_and_settle(2.0)
@@ -99,7 +107,9 @@ async def test_ietf_headers_when_switched_on(make_limited_api: LimitedApiFactory
     assert resp.headers["RateLimit"] == '"purge_queue";r=0;t=10'
 
 
-async def test_held_runsync_counts_against_concurrency_until_it_ends(make_limited_api: LimitedApiFactory) -> None:
+async def test_held_runsync_counts_against_concurrency_until_it_ends(
+    make_limited_api: LimitedApiFactory,
+) -> None:
     api = await make_limited_api({"runsync": {"rate": False, "concurrency": 1}})
     held = asyncio.create_task(send(api, "runsync", json={"input": {"sleep": 5}}))
     await settle()
@@ -126,27 +136,46 @@ async def test_client_disconnect_releases_a_held_long_poll(make_limited_api: Lim
     assert (await api.client.get(api.url(f"status/{job_id}"), headers=AUTH)).status == 200
 
 
-async def test_queue_rule_refuses_submits_once_the_queue_is_past_its_threshold(make_limited_api: LimitedApiFactory) -> None:
-    api = await make_limited_api({"queue": {"min_jobs": 5, "jobs_per_worker": 2}}, workers_min=1, workers_max=1)
+async def test_queue_rule_refuses_submits_once_the_queue_is_past_its_threshold(
+    make_limited_api: LimitedApiFactory,
+) -> None:
+    api = await make_limited_api(
+        {"queue": {"min_jobs": 5, "jobs_per_worker": 2}}, workers_min=1, workers_max=1
+    )
     statuses = [(await send(api, "run", json={"input": {"sleep": 100}})).status for _ in range(10)]
     assert api.emulator.queue_length("ep") == 6  # one job runs on the only worker, 6 wait
     assert statuses.count(200) == 7 and statuses[7:] == [429, 429, 429]
     resp = await send(api, "runsync")
     assert resp.status == 429 and resp.headers["Retry-After"] == "1"
     body = await resp.json()
-    assert body["limit"] == {"kind": "queue", "operation": "runsync", "budget": "queue", "limit": 5, "window_s": None}
-    assert body["error"] == "Too many requests: /runsync queue limit: the queue holds more than 5 jobs; retry after 1 s"
+    assert body["limit"] == {
+        "kind": "queue",
+        "operation": "runsync",
+        "budget": "queue",
+        "limit": 5,
+        "window_s": None,
+    }
+    assert (
+        body["error"]
+        == "Too many requests: /runsync queue limit: the queue holds more than 5 jobs; retry after 1 s"
+    )
     assert (await send(api, "health")).status == 200
 
 
-async def test_a_limited_request_is_refused_before_its_body_is_read(make_limited_api: LimitedApiFactory) -> None:
+async def test_a_limited_request_is_refused_before_its_body_is_read(
+    make_limited_api: LimitedApiFactory,
+) -> None:
     api = await make_limited_api({"run": {"rate": 1}})
     await send(api, "run")
-    resp = await api.client.post(api.url("run"), data=b"{not json", headers={**AUTH, "Content-Type": "application/json"})
+    resp = await api.client.post(
+        api.url("run"), data=b"{not json", headers={**AUTH, "Content-Type": "application/json"}
+    )
     assert resp.status == 429
 
 
-async def test_auth_is_checked_before_limits_and_does_not_use_budget(make_limited_api: LimitedApiFactory) -> None:
+async def test_auth_is_checked_before_limits_and_does_not_use_budget(
+    make_limited_api: LimitedApiFactory,
+) -> None:
     api = await make_limited_api({"run": {"rate": 1}})
     for _ in range(3):
         assert (await send(api, "run", headers={"Authorization": "Bearer wrong"})).status == 401
@@ -224,13 +253,19 @@ async def test_a_patch_keeps_requests_in_flight_and_the_window(make_limited_api:
     await settle()
     await api.control("PATCH", "endpoints/ep", json={"limits": {"runsync": {"rate": 2}}})
     resp = await send(api, "runsync")
-    assert resp.status == 429 and (await resp.json())["limit"]["kind"] == "concurrency"  # the held one still counts
+    assert (
+        resp.status == 429 and (await resp.json())["limit"]["kind"] == "concurrency"
+    )  # the held one still counts
     await api.advance(5.0, steps=5)
     assert (await held).status == 200
     assert (await send(api, "runsync")).status == 200  # 2nd accept of the window
     resp = await send(api, "runsync")
     assert resp.status == 429 and (await resp.json())["limit"] == {
-        "kind": "rate", "operation": "runsync", "budget": "runsync", "limit": 2, "window_s": 10.0,
+        "kind": "rate",
+        "operation": "runsync",
+        "budget": "runsync",
+        "limit": 2,
+        "window_s": 10.0,
     }
 
 

@@ -28,8 +28,13 @@ from emulator.app import PUBLIC_ROUTES
 DOC = json.loads((ROOT / "emulator" / "openapi.json").read_text())
 EP = "fuzz"
 KEY, ADMIN = "fuzz-key-1", "fuzz-admin-1"
-FUZZ = settings(max_examples=420, deadline=None, database=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=420,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 DAY7 = 7 * 86_400_000
 
 
@@ -56,20 +61,30 @@ class Target:
         stats = self.emu.stats()
         stats.pop("rejected_by_status_code")  # counts refusals: it is meant to move
         jobs = self.emu.control("GET", f"endpoints/{EP}/jobs")["jobs"]
-        health = self.session.get(f"{self.emu.base_v2}/{EP}/health", headers={"Authorization": f"Bearer {KEY}"},
-                                  timeout=10).json()
+        health = self.session.get(
+            f"{self.emu.base_v2}/{EP}/health", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+        ).json()
         return {"stats": stats, "jobs": jobs, "health": health}
 
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    emu = EmulatorProcess(tmp_path_factory.mktemp("fuzz"), api_key=KEY, admin_key=ADMIN, endpoint_id=EP,
-                          args=["--clock", "manual", "--rate-limits", "off"])
+    emu = EmulatorProcess(
+        tmp_path_factory.mktemp("fuzz"),
+        api_key=KEY,
+        admin_key=ADMIN,
+        endpoint_id=EP,
+        args=["--clock", "manual", "--rate-limits", "off"],
+    )
     try:
         # One queued job that never runs (no workers): requests about it must not change it.
         emu.control("PATCH", f"endpoints/{EP}", json={"workers_min": 0, "workers_max": 0})
-        reply = requests.post(f"{emu.base_v2}/{EP}/run", json={"input": {"n": 1}}, headers=emu.admin_auth | {
-            "Authorization": f"Bearer {KEY}"}, timeout=10)
+        reply = requests.post(
+            f"{emu.base_v2}/{EP}/run",
+            json={"input": {"n": 1}},
+            headers=emu.admin_auth | {"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        )
         assert reply.status_code == 200, reply.text
         yield Target(emu, reply.json()["id"])
     finally:
@@ -100,34 +115,64 @@ def assert_refused(resp: requests.Response, *statuses: int) -> None:
 
 # -- generators of wrong input -------------------------------------------------------------------
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
 not_an_object = json_values.filter(lambda v: not isinstance(v, dict))
-no_input = st.dictionaries(st.text(max_size=8).filter(lambda k: k != "input"), json_values, max_size=4) | st.fixed_dictionaries(
-    {"input": st.none()})
-bad_ms = st.one_of(st.text(max_size=6), st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.none(), st.lists(st.integers(), max_size=2),
-                   st.integers(max_value=-1), st.integers(min_value=DAY7 + 1))
+no_input = st.dictionaries(
+    st.text(max_size=8).filter(lambda k: k != "input"), json_values, max_size=4
+) | st.fixed_dictionaries({"input": st.none()})
+bad_ms = st.one_of(
+    st.text(max_size=6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.integers(max_value=-1),
+    st.integers(min_value=DAY7 + 1),
+)
 bad_policy = st.one_of(
     not_an_object.filter(lambda v: v is not None),
     st.fixed_dictionaries({"executionTimeout": bad_ms | st.integers(0, 4999)}),
     st.fixed_dictionaries({"ttl": bad_ms | st.integers(0, 9999)}),
     st.fixed_dictionaries({"lowPriority": json_values.filter(lambda v: not isinstance(v, bool))}),
-    st.dictionaries(st.text(min_size=1, max_size=10).filter(lambda k: k not in ("executionTimeout", "ttl", "lowPriority")),
-                    json_values, min_size=1, max_size=3),
+    st.dictionaries(
+        st.text(min_size=1, max_size=10).filter(
+            lambda k: k not in ("executionTimeout", "ttl", "lowPriority")
+        ),
+        json_values,
+        min_size=1,
+        max_size=3,
+    ),
 )
-bad_webhook = st.one_of(json_values.filter(lambda v: v is not None and not isinstance(v, str)),
-                        st.text(max_size=30).filter(lambda s: not s.lower().startswith(("http:", "https:"))))
+bad_webhook = st.one_of(
+    json_values.filter(lambda v: v is not None and not isinstance(v, str)),
+    st.text(max_size=30).filter(lambda s: not s.lower().startswith(("http:", "https:"))),
+)
 wrong_field = st.one_of(
     st.builds(lambda p: {"input": {"x": 1}, "policy": p}, bad_policy),
     st.builds(lambda w: {"input": {"x": 1}, "webhook": w}, bad_webhook),
-    st.builds(lambda s: {"input": {"x": 1}, "s3Config": s}, json_values.filter(lambda v: v is not None and not isinstance(v, dict))),
+    st.builds(
+        lambda s: {"input": {"x": 1}, "s3Config": s},
+        json_values.filter(lambda v: v is not None and not isinstance(v, dict)),
+    ),
 )
 bad_json_bytes = st.binary(max_size=200).filter(lambda b: _not_json(b)) | st.sampled_from(
-    [b"", b"{", b'{"input": 1', b"\xff\xfe{}", b'{"input": NaN', b'{"input": "' + b"\x00" * 10 + b'"'])
-bad_query_ms = st.one_of(st.text(max_size=8).filter(lambda s: not _is_int(s)), st.integers(max_value=999).map(str),
-                         st.integers(min_value=300_001).map(str), st.just("1e3"), st.just("0x10"), st.just(""))
+    [b"", b"{", b'{"input": 1', b"\xff\xfe{}", b'{"input": NaN', b'{"input": "' + b"\x00" * 10 + b'"']
+)
+bad_query_ms = st.one_of(
+    st.text(max_size=8).filter(lambda s: not _is_int(s)),
+    st.integers(max_value=999).map(str),
+    st.integers(min_value=300_001).map(str),
+    st.just("1e3"),
+    st.just("0x10"),
+    st.just(""),
+)
 job_ids = st.text(min_size=1, max_size=60).map(lambda s: quote(s, safe=""))
 operations_with_job = st.sampled_from(["status", "status-sync", "stream", "cancel", "retry"])
 
@@ -174,16 +219,26 @@ def test_wrong_job_bodies_are_refused(unchanged: Target, op: str, body: Any) -> 
 
 
 @FUZZ
-@given(op=st.sampled_from(["run", "runsync"]), raw=bad_json_bytes,
-       content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded", "", "nonsense/*;;"]))
-def test_bodies_that_are_not_json_are_refused(unchanged: Target, op: str, raw: bytes, content_type: str) -> None:
+@given(
+    op=st.sampled_from(["run", "runsync"]),
+    raw=bad_json_bytes,
+    content_type=st.sampled_from(
+        ["application/json", "text/plain", "application/x-www-form-urlencoded", "", "nonsense/*;;"]
+    ),
+)
+def test_bodies_that_are_not_json_are_refused(
+    unchanged: Target, op: str, raw: bytes, content_type: str
+) -> None:
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": content_type}
     assert_refused(unchanged.send("POST", f"/v2/{EP}/{op}", data=raw, headers=headers), 400)
 
 
 @FUZZ
-@given(name=st.sampled_from(["runsync?wait", "status-sync/JOB?wait", "stream/JOB?wait", "status/JOB?ttl"]),
-       value=bad_query_ms, method=st.sampled_from(["GET", "POST"]))
+@given(
+    name=st.sampled_from(["runsync?wait", "status-sync/JOB?wait", "stream/JOB?wait", "status/JOB?ttl"]),
+    value=bad_query_ms,
+    method=st.sampled_from(["GET", "POST"]),
+)
 def test_bad_query_values_are_refused(unchanged: Target, name: str, value: str, method: str) -> None:
     if name.startswith("runsync"):
         method = "POST"
@@ -203,24 +258,50 @@ def test_unknown_job_ids_get_404(unchanged: Target, op: str, job_id: str) -> Non
 
 
 @FUZZ
-@given(authorization=st.one_of(st.none(), st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)),
-       path=st.sampled_from(["run", "runsync", "health", "purge-queue", "requests", "status/JOB", "cancel/JOB", "retry/JOB",
-                             "stream/JOB", "openai/v1/models"]),
-       method=st.sampled_from(["GET", "POST"]),
-       extra=st.dictionaries(st.from_regex(r"\AX-[A-Za-z]{1,12}\Z"), st.text(alphabet="abcxyz0123-_.", max_size=50), max_size=3))
-def test_wrong_keys_get_401_on_every_route(unchanged: Target, authorization: str | None, path: str, method: str,
-                                           extra: dict[str, str]) -> None:
+@given(
+    authorization=st.one_of(
+        st.none(), st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+    ),
+    path=st.sampled_from(
+        [
+            "run",
+            "runsync",
+            "health",
+            "purge-queue",
+            "requests",
+            "status/JOB",
+            "cancel/JOB",
+            "retry/JOB",
+            "stream/JOB",
+            "openai/v1/models",
+        ]
+    ),
+    method=st.sampled_from(["GET", "POST"]),
+    extra=st.dictionaries(
+        st.from_regex(r"\AX-[A-Za-z]{1,12}\Z"), st.text(alphabet="abcxyz0123-_.", max_size=50), max_size=3
+    ),
+)
+def test_wrong_keys_get_401_on_every_route(
+    unchanged: Target, authorization: str | None, path: str, method: str, extra: dict[str, str]
+) -> None:
     headers = dict(extra)
     if authorization is not None and authorization.strip() and KEY not in authorization:
         headers["Authorization"] = authorization.strip()
-    resp = unchanged.send(method, f"/v2/{EP}/{path.replace('JOB', unchanged.job_id)}", headers=headers, json={"input": 1})
+    resp = unchanged.send(
+        method, f"/v2/{EP}/{path.replace('JOB', unchanged.job_id)}", headers=headers, json={"input": 1}
+    )
     assert_refused(resp, 401)
 
 
 @FUZZ
-@given(route=st.sampled_from(sorted(DOC["paths"])), method=st.sampled_from(["PUT", "DELETE", "PATCH", "OPTIONS", "GET", "POST"]),
-       endpoint=st.sampled_from([EP, "no-such-endpoint"]))
-def test_wrong_methods_and_endpoints_are_refused(unchanged: Target, route: str, method: str, endpoint: str) -> None:
+@given(
+    route=st.sampled_from(sorted(DOC["paths"])),
+    method=st.sampled_from(["PUT", "DELETE", "PATCH", "OPTIONS", "GET", "POST"]),
+    endpoint=st.sampled_from([EP, "no-such-endpoint"]),
+)
+def test_wrong_methods_and_endpoints_are_refused(
+    unchanged: Target, route: str, method: str, endpoint: str
+) -> None:
     if route == "/openapi.json":
         return
     allowed = {m.upper() for m in DOC["paths"][route]}
@@ -229,20 +310,31 @@ def test_wrong_methods_and_endpoints_are_refused(unchanged: Target, route: str, 
     path = route.replace("{endpoint_id}", endpoint).replace("{job_id}", unchanged.job_id)
     if "{" in path:
         return
-    resp = unchanged.send(method, path, data=b"{}", headers={"Authorization": f"Bearer {KEY}",
-                                                              "Content-Type": "application/json"})
+    resp = unchanged.send(
+        method,
+        path,
+        data=b"{}",
+        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+    )
     assert_refused(resp, 404 if method in allowed else 405)
 
 
-@settings(max_examples=60, deadline=None, database=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(size=st.integers(10 * 1024 * 1024 + 1, 12 * 1024 * 1024))
 def test_oversized_bodies_are_refused_by_content_length(unchanged: Target, size: int) -> None:
     """Only the header is sent with a body: the emulator answers from Content-Length alone."""
     import socket
 
-    head = (f"POST /v2/{EP}/run HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n{{\"input\": ")
+    head = (
+        f"POST /v2/{EP}/run HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+        f'Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n{{"input": '
+    )
     with socket.create_connection(("127.0.0.1", unchanged.emu.port), timeout=10) as sock:
         sock.sendall(head.encode())
         raw = b""
@@ -286,4 +378,3 @@ def test_generators_are_wrong_by_construction() -> None:
     """Teeth: a valid body is not something the generators make (else a 2xx would be no bug)."""
     assert _not_json(b'{"input": null}') and not _not_json(b'{"input": 1}')
     assert not _is_int("1e3") and _is_int("12")
-

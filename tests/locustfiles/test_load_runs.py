@@ -49,7 +49,13 @@ def podbench_load(
 
 def against(emu: EmbeddedEmulator) -> tuple[list[str], dict[str, str]]:
     # --allow-destructive: the profiles purge the queue, which a non-embedded target must allow
-    args = ["--target-url", emu.target.base_url, "--endpoint-id", emu.target.endpoint_id, "--allow-destructive"]
+    args = [
+        "--target-url",
+        emu.target.base_url,
+        "--endpoint-id",
+        emu.target.endpoint_id,
+        "--allow-destructive",
+    ]
     return args, emu.child_env()
 
 
@@ -212,8 +218,22 @@ def test_sigterm_still_writes_what_it_has_and_marks_the_run_interrupted(
 
 
 def test_a_real_target_is_not_purged_without_allow_destructive(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "podbench", "load", "--out", str(tmp_path / "o"), "--profile", "smoke",
-           "--target-url", "http://127.0.0.1:9/v2", "--endpoint-id", "e", "--api-key-env", "PODBENCH_TEST_KEY"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "podbench",
+        "load",
+        "--out",
+        str(tmp_path / "o"),
+        "--profile",
+        "smoke",
+        "--target-url",
+        "http://127.0.0.1:9/v2",
+        "--endpoint-id",
+        "e",
+        "--api-key-env",
+        "PODBENCH_TEST_KEY",
+    ]
     env = {**os.environ, "PODBENCH_TEST_KEY": "secret-test-key"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2, done.stderr
@@ -227,10 +247,26 @@ def test_a_target_that_goes_away_stops_the_run_and_says_so(tmp_path: Path) -> No
     measured, says why, and exits 1; the scenarios' polls back off instead of spinning meanwhile."""
     out = tmp_path / "gone"
     with embedded_emulator(endpoint_id="gone") as emu:
-        cmd = [sys.executable, "-m", "podbench", "load", "--out", str(out), "--profile", "smoke",
-               "--duration", "30s", "--target-url", emu.target.base_url, "--endpoint-id", "gone",
-               "--allow-destructive"]
-        proc = subprocess.Popen(cmd, env=emu.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "podbench",
+            "load",
+            "--out",
+            str(out),
+            "--profile",
+            "smoke",
+            "--duration",
+            "30s",
+            "--target-url",
+            emu.target.base_url,
+            "--endpoint-id",
+            "gone",
+            "--allow-destructive",
+        ]
+        proc = subprocess.Popen(
+            cmd, env=emu.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
             deadline = time.time() + 30
             while time.time() < deadline and not (out / "locust_stats_history.csv").exists():
@@ -257,7 +293,10 @@ def test_a_target_that_goes_away_stops_the_run_and_says_so(tmp_path: Path) -> No
     assert result["total"]["status_codes"].get("0", 0) > 0
     # Once the target is gone, polls wait the profile's backoff (max 500 ms per job in smoke):
     # a few stuck jobs poll at 2/s each; spinning polls sent 20/s per job (68/s /stream in all).
-    dead = [r for r in csv_rows(out / "intervals.csv")
-            if r["op"] in ("stream", "status") and float(r["t"]) >= since + 1.5 and r["requests"]]
+    dead = [
+        r
+        for r in csv_rows(out / "intervals.csv")
+        if r["op"] in ("stream", "status") and float(r["t"]) >= since + 1.5 and r["requests"]
+    ]
     assert dead, "no interval after the target went away"
     assert max(int(r["requests"]) for r in dead) <= 30, dead

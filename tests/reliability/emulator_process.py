@@ -38,17 +38,33 @@ class EmulatorProcess:
         ready = tmp / f"ready-{endpoint_id}.json"
         ready.unlink(missing_ok=True)
         self.output = tmp / f"emulator-{endpoint_id}.out"
-        child_env = {**os.environ, "PODBENCH_EMULATOR_API_KEY": api_key, "PODBENCH_EMULATOR_ADMIN_KEY": admin_key}
+        child_env = {
+            **os.environ,
+            "PODBENCH_EMULATOR_API_KEY": api_key,
+            "PODBENCH_EMULATOR_ADMIN_KEY": admin_key,
+        }
         child_env.update(env or {})
-        cmd = [sys.executable, "-m", "emulator", "--port", "0", "--endpoint-id", endpoint_id,
-               "--ready-file", str(ready), *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--port",
+            "0",
+            "--endpoint-id",
+            endpoint_id,
+            "--ready-file",
+            str(ready),
+            *args,
+        ]
         with open(self.output, "wb") as out:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not ready.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the emulator did not start: {self.output.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"the emulator did not start: {self.output.read_text(errors='replace')[-2000:]}"
+                )
             time.sleep(0.05)
         self.info: dict[str, Any] = json.loads(ready.read_text())
         self.port = int(self.info["port"])
@@ -58,7 +74,9 @@ class EmulatorProcess:
         self.admin_auth = {"Authorization": f"Bearer {admin_key}"}
 
     def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        resp = requests.request(method, f"{self.url}/_emulator/{path}", headers=self.admin_auth, timeout=10, **kwargs)
+        resp = requests.request(
+            method, f"{self.url}/_emulator/{path}", headers=self.admin_auth, timeout=10, **kwargs
+        )
         assert resp.status_code == 200, (resp.status_code, resp.text)
         return resp.json()
 

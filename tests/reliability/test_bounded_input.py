@@ -24,8 +24,13 @@ ALLOWED_PEAK_GROWTH_KIB = 64 * 1024  # the 10 MiB limit plus buffers; a read-in 
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    process = EmulatorProcess(tmp_path_factory.mktemp("bounded"), api_key=KEY, admin_key=ADMIN, endpoint_id="b",
-                              args=["--rate-limits", "off"])
+    process = EmulatorProcess(
+        tmp_path_factory.mktemp("bounded"),
+        api_key=KEY,
+        admin_key=ADMIN,
+        endpoint_id="b",
+        args=["--rate-limits", "off"],
+    )
     yield process
     process.stop()
 
@@ -56,7 +61,9 @@ def _read_reply(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     return int(lines[0].split()[1]), headers, body
 
 
-def upload(emu: EmulatorProcess, head: str, chunks: Iterator[bytes]) -> tuple[int, dict[str, str], bytes, int]:
+def upload(
+    emu: EmulatorProcess, head: str, chunks: Iterator[bytes]
+) -> tuple[int, dict[str, str], bytes, int]:
     """Send `head`, then chunks until the server answers (or 1 GiB is sent); return the reply and bytes sent."""
     sent = 0
     with socket.create_connection(("127.0.0.1", emu.port), timeout=30) as sock:
@@ -83,8 +90,10 @@ def _body_stream(total: int, *, chunked: bool) -> Iterator[bytes]:
 
 
 def _head(path: str, extra: str) -> str:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
-            f"Content-Type: application/json\r\n{extra}\r\n")
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Type: application/json\r\n{extra}\r\n"
+    )
 
 
 def _assert_json_refusal(status: int, headers: dict[str, str], body: bytes, *codes: int) -> dict[str, object]:
@@ -97,10 +106,14 @@ def _assert_json_refusal(status: int, headers: dict[str, str], body: bytes, *cod
 
 @pytest.mark.parametrize("route", ["run", "runsync"])
 @pytest.mark.parametrize("framing", ["chunked", "content-length"])
-def test_a_gigabyte_upload_is_refused_without_reading_it(emu: EmulatorProcess, route: str, framing: str) -> None:
+def test_a_gigabyte_upload_is_refused_without_reading_it(
+    emu: EmulatorProcess, route: str, framing: str
+) -> None:
     before = peak_rss_kib(emu)
     extra = "Transfer-Encoding: chunked\r\n" if framing == "chunked" else f"Content-Length: {GIB}\r\n"
-    status, headers, body, sent = upload(emu, _head(f"/v2/b/{route}", extra), _body_stream(GIB, chunked=framing == "chunked"))
+    status, headers, body, sent = upload(
+        emu, _head(f"/v2/b/{route}", extra), _body_stream(GIB, chunked=framing == "chunked")
+    )
     parsed = _assert_json_refusal(status, headers, body, 400)
     assert "exceeded max body size" in str(parsed.get("detail"))
     assert sent < 200 * CHUNK, f"the client sent {sent >> 20} MiB before it was refused"

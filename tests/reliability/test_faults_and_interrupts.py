@@ -26,8 +26,14 @@ import pytest
 from emulator_process import ROOT, EmulatorProcess
 
 KEY, ADMIN = "faults-key", "faults-admin"
-FAULTS = {"error_rate": 0.15, "error_status": 503, "latency_spike_rate": 0.1, "latency_spike_ms": 300,
-          "drop_connection_rate": 0.15, "worker_crash_rate": 0.2}
+FAULTS = {
+    "error_rate": 0.15,
+    "error_status": 503,
+    "latency_spike_rate": 0.1,
+    "latency_spike_ms": 300,
+    "drop_connection_rate": 0.15,
+    "worker_crash_rate": 0.2,
+}
 # geventhttpclient (under FastHttpUser) resends a GET once when the connection closes unanswered,
 # so only drops of POSTs (a third of the smoke mix) reach the results: at 0.15 over 6 s, ~75 POSTs
 # all pass undropped with odds of 1e-5 (at 0.05 over 4 s it was about one run in twelve).
@@ -36,16 +42,30 @@ FAULTS = {"error_rate": 0.15, "error_status": 503, "latency_spike_rate": 0.1, "l
 def podbench(*argv: str, env_key: str = KEY, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNPOD_")}
     env["RUNPOD_API_KEY"] = env_key
-    return subprocess.run([sys.executable, "-m", "podbench", *argv], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "podbench", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    emu = EmulatorProcess(tmp_path_factory.mktemp("faulty"), api_key=KEY, admin_key=ADMIN, endpoint_id="f",
-                          args=["--rate-limits", "off"])
-    emu.control("PATCH", "endpoints/f", json={"workers_min": 2, "workers_max": 4, "cold_start_s": 0,
-                                              "worker_timeout_s": 1})
+    emu = EmulatorProcess(
+        tmp_path_factory.mktemp("faulty"),
+        api_key=KEY,
+        admin_key=ADMIN,
+        endpoint_id="f",
+        args=["--rate-limits", "off"],
+    )
+    emu.control(
+        "PATCH",
+        "endpoints/f",
+        json={"workers_min": 2, "workers_max": 4, "cold_start_s": 0, "worker_timeout_s": 1},
+    )
     emu.control("PUT", "endpoints/f/faults", json=FAULTS)
     yield emu
     emu.stop()
@@ -54,15 +74,31 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess
 @pytest.fixture(scope="module")
 def load_under_faults(faulty: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     out = tmp_path_factory.mktemp("faultload")
-    done = podbench("load", "--profile", "smoke", "--duration", "6s", "--target-url", faulty.base_v2,
-                    "--endpoint-id", "f", "--allow-destructive", "--out", str(out))
+    done = podbench(
+        "load",
+        "--profile",
+        "smoke",
+        "--duration",
+        "6s",
+        "--target-url",
+        faulty.base_v2,
+        "--endpoint-id",
+        "f",
+        "--allow-destructive",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     # Against a real target the cost is said before anything is sent (smoke: ~21 sends/s for 6 s).
-    assert re.match(r"podbench load: about \d+ requests planned over 6 s against http://127\.0\.0\.1", done.stderr), done.stderr
+    assert re.match(
+        r"podbench load: about \d+ requests planned over 6 s against http://127\.0\.0\.1", done.stderr
+    ), done.stderr
     return out, json.loads((out / "summary.json").read_text())
 
 
-def test_load_keeps_running_under_faults_and_counts_error_replies(load_under_faults: tuple[Path, Any]) -> None:
+def test_load_keeps_running_under_faults_and_counts_error_replies(
+    load_under_faults: tuple[Path, Any],
+) -> None:
     _, summary = load_under_faults
     codes: dict[str, int] = {}
     for row in summary["operations"].values():
@@ -73,7 +109,9 @@ def test_load_keeps_running_under_faults_and_counts_error_replies(load_under_fau
     assert summary["total"]["failures"] >= codes["503"]
 
 
-def test_load_counts_dropped_connections_apart_from_error_replies(load_under_faults: tuple[Path, Any]) -> None:
+def test_load_counts_dropped_connections_apart_from_error_replies(
+    load_under_faults: tuple[Path, Any],
+) -> None:
     out, summary = load_under_faults
     with open(out / "intervals.csv") as f:
         header = f.readline().strip().split(",")
@@ -82,7 +120,9 @@ def test_load_counts_dropped_connections_apart_from_error_replies(load_under_fau
     assert summary["total"]["failures"] > 0
 
 
-def test_load_sees_jobs_of_crashed_workers_time_out(faulty: EmulatorProcess, load_under_faults: tuple[Path, Any]) -> None:
+def test_load_sees_jobs_of_crashed_workers_time_out(
+    faulty: EmulatorProcess, load_under_faults: tuple[Path, Any]
+) -> None:
     _, summary = load_under_faults
     stats = faulty.stats()
     assert stats["timed_out"] > 0  # the emulator did crash workers
@@ -99,13 +139,29 @@ def test_the_report_shows_the_faults(load_under_faults: tuple[Path, Any]) -> Non
     assert "TIMED_OUT" in page  # the jobs of crashed workers
 
 
-def test_conformance_against_a_failing_endpoint_passes_no_claim(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    emu = EmulatorProcess(tmp_path_factory.mktemp("broken"), api_key=KEY, admin_key=ADMIN, endpoint_id="broken",
-                          args=["--rate-limits", "off"])
+def test_conformance_against_a_failing_endpoint_passes_no_claim(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    emu = EmulatorProcess(
+        tmp_path_factory.mktemp("broken"),
+        api_key=KEY,
+        admin_key=ADMIN,
+        endpoint_id="broken",
+        args=["--rate-limits", "off"],
+    )
     try:
         emu.control("PUT", "endpoints/broken/faults", json={"error_rate": 1.0, "error_status": 500})
-        done = podbench("conform", "--target-url", emu.base_v2, "--endpoint-id", "broken", "--out", str(tmp_path),
-                        "-k", "test_run or test_status or test_health or test_cancel")
+        done = podbench(
+            "conform",
+            "--target-url",
+            emu.base_v2,
+            "--endpoint-id",
+            "broken",
+            "--out",
+            str(tmp_path),
+            "-k",
+            "test_run or test_status or test_health or test_cancel",
+        )
     finally:
         emu.stop()
     verdict = json.loads((tmp_path / "conformance.json").read_text())
@@ -116,13 +172,21 @@ def test_conformance_against_a_failing_endpoint_passes_no_claim(tmp_path: Path, 
     assert done.returncode in (1, 2)
 
 
-def _interrupt(argv: list[str], out: Path, ready: Callable[[str], bool], *, sigterm: bool = False) -> tuple[int, str]:
+def _interrupt(
+    argv: list[str], out: Path, ready: Callable[[str], bool], *, sigterm: bool = False
+) -> tuple[int, str]:
     """Start `podbench ARGV` in its own process group; once `ready(output so far)` holds, send SIGINT
     to the group, as Ctrl-C in a terminal does (or SIGTERM to podbench alone, as a CI runner or
     `kill` does). Returns the exit code and everything printed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNPOD_")}
-    proc = subprocess.Popen([sys.executable, "-m", "podbench", *argv, "--out", str(out)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podbench", *argv, "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     chunks: list[bytes] = []
@@ -157,11 +221,17 @@ def test_ctrl_c_keeps_the_results_and_the_report_says_cut_short(tmp_path: Path, 
                 started.append(time.monotonic())
             return bool(started) and time.monotonic() - started[0] > 2
 
-        code, output = _interrupt(["load", "--profile", "smoke", "--duration", "30s"], tmp_path, two_seconds_of_stats)
+        code, output = _interrupt(
+            ["load", "--profile", "smoke", "--duration", "30s"], tmp_path, two_seconds_of_stats
+        )
         kept = ["summary.json", "intervals.csv", "manifest.json"]
     else:
-        code, output = _interrupt(["conform"], tmp_path, lambda text: text.count(".") >= 8,  # pytest's progress dots
-                                  sigterm=kind == "conform-sigterm")
+        code, output = _interrupt(
+            ["conform"],
+            tmp_path,
+            lambda text: text.count(".") >= 8,  # pytest's progress dots
+            sigterm=kind == "conform-sigterm",
+        )
         kept = ["conformance.json", "junit.xml", "manifest.json"]
     assert code == 130, output[-2000:]
     for name in kept:

@@ -28,8 +28,13 @@ KEY, ADMIN = "exposure-key", "exposure-admin"
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    process = EmulatorProcess(tmp_path_factory.mktemp("exposure"), api_key=KEY, admin_key=ADMIN, endpoint_id="x",
-                              args=["--rate-limits", "off"])  # no --host: the default is what is tested
+    process = EmulatorProcess(
+        tmp_path_factory.mktemp("exposure"),
+        api_key=KEY,
+        admin_key=ADMIN,
+        endpoint_id="x",
+        args=["--rate-limits", "off"],
+    )  # no --host: the default is what is tested
     yield process
     process.stop()
 
@@ -59,36 +64,59 @@ def test_podbench_emulate_defaults_to_loopback() -> None:
     assert args.host == "127.0.0.1"
 
 
-@pytest.mark.parametrize("route", ["GET endpoints", "GET endpoints/x", "PATCH endpoints/x", "GET endpoints/x/jobs",
-                                   "GET endpoints/x/stats", "GET endpoints/x/faults", "PUT endpoints/x/faults",
-                                   "POST reset", "GET clock", "POST clock/advance", "GET webhooks", "GET endpoints/x/limits"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        "GET endpoints",
+        "GET endpoints/x",
+        "PATCH endpoints/x",
+        "GET endpoints/x/jobs",
+        "GET endpoints/x/stats",
+        "GET endpoints/x/faults",
+        "PUT endpoints/x/faults",
+        "POST reset",
+        "GET clock",
+        "POST clock/advance",
+        "GET webhooks",
+        "GET endpoints/x/limits",
+    ],
+)
 @pytest.mark.parametrize("auth", ["none", "api-key", "bare-admin-key", "wrong"])
 def test_every_control_route_needs_the_admin_key(emu: EmulatorProcess, route: str, auth: str) -> None:
     method, path = route.split()
-    headers = {"none": {}, "api-key": {"Authorization": f"Bearer {KEY}"}, "bare-admin-key": {"Authorization": ADMIN},
-               "wrong": {"Authorization": f"Bearer {ADMIN}x"}}[auth]
+    headers = {
+        "none": {},
+        "api-key": {"Authorization": f"Bearer {KEY}"},
+        "bare-admin-key": {"Authorization": ADMIN},
+        "wrong": {"Authorization": f"Bearer {ADMIN}x"},
+    }[auth]
     before = emu.stats()
-    resp = requests.request(method, f"{emu.url}/_emulator/{path}", headers=headers, json={"workers_max": 0}, timeout=10)
+    resp = requests.request(
+        method, f"{emu.url}/_emulator/{path}", headers=headers, json={"workers_max": 0}, timeout=10
+    )
     assert resp.status_code == 401 and resp.headers["Content-Type"].startswith("application/json"), resp.text
     assert ADMIN not in resp.text
     assert emu.stats() == before
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1@example.com/hook",      # userinfo that looks like a host
-    "http://example.com#@127.0.0.1/",         # fragment that looks like a host
-    "http://example.com\\@127.0.0.1/",        # backslash trick
-    "http://localhost.example.com/",
-    "http://127.0.0.1.nip.io/",
-    "http://0.0.0.0/",                        # every interface, not loopback
-    "http://[::]/",
-    "http://2130706433/",                     # 127.0.0.1 as a number: let no resolver decide
-    "http://0x7f000001/",
-    "http://10.0.0.1/",
-    "http://[::ffff:10.0.0.1]/",
-    "http://",
-    "not a url",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1@example.com/hook",  # userinfo that looks like a host
+        "http://example.com#@127.0.0.1/",  # fragment that looks like a host
+        "http://example.com\\@127.0.0.1/",  # backslash trick
+        "http://localhost.example.com/",
+        "http://127.0.0.1.nip.io/",
+        "http://0.0.0.0/",  # every interface, not loopback
+        "http://[::]/",
+        "http://2130706433/",  # 127.0.0.1 as a number: let no resolver decide
+        "http://0x7f000001/",
+        "http://10.0.0.1/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://",
+        "not a url",
+    ],
+)
 def test_tricky_webhook_urls_cannot_leave_the_machine(url: str) -> None:
     """The emulator's check and the HTTP client (yarl) must agree on the host it will reach."""
     if not is_loopback(url):
@@ -135,7 +163,9 @@ def test_a_webhook_does_not_follow_redirects(emu: EmulatorProcess) -> None:
     try:
         emu.control("PATCH", "endpoints/x", json={"workers_min": 1, "cold_start_s": 0, "webhook_attempts": 1})
         hook = f"http://127.0.0.1:{server.server_address[1]}/first"
-        resp = requests.post(f"{emu.base_v2}/x/run", json={"input": {}, "webhook": hook}, headers=emu.auth, timeout=10)
+        resp = requests.post(
+            f"{emu.base_v2}/x/run", json={"input": {}, "webhook": hook}, headers=emu.auth, timeout=10
+        )
         assert resp.status_code == 200
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not emu.control("GET", "webhooks")["deliveries"]:

@@ -12,8 +12,17 @@ from typing import Any
 
 import aiohttp
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--remote-debugging-port=0")  # fmt: skip
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+)
 LOCAL_SCHEMES = ("file:", "data:", "about:")
 
 
@@ -36,7 +45,9 @@ class Browser:
         chromium = find_chromium()
         assert chromium, "chromium not found"
         self.process = subprocess.Popen(
-            [chromium, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [chromium, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         port_file = self.profile / "DevToolsActivePort"
         for _ in range(300):
@@ -100,7 +111,9 @@ class Browser:
         await self.wait_for("Page.loadEventFired")
 
     async def evaluate(self, expression: str) -> Any:
-        answer = await self.send("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        answer = await self.send(
+            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+        )
         assert "exceptionDetails" not in answer, answer
         return answer["result"].get("value")
 
@@ -111,12 +124,20 @@ class Browser:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.exceptionThrown":
                 found.append(f"exception: {params['exceptionDetails'].get('text')}")
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning", "assert"):
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in (
+                "error",
+                "warning",
+                "assert",
+            ):
                 found.append(f"console {params['type']}: {params.get('args')}")
             elif method == "Log.entryAdded" and params["entry"].get("level") in ("error", "warning"):
-                found.append(f"log {params['entry']['level']}: {params['entry'].get('text')} {params['entry'].get('url', '')}")
+                found.append(
+                    f"log {params['entry']['level']}: {params['entry'].get('text')} {params['entry'].get('url', '')}"
+                )
             elif method == "Network.loadingFailed":
                 found.append(f"failed resource: {params.get('errorText')} ({params.get('requestId')})")
-            elif method == "Network.requestWillBeSent" and not params["request"]["url"].startswith(LOCAL_SCHEMES):
+            elif method == "Network.requestWillBeSent" and not params["request"]["url"].startswith(
+                LOCAL_SCHEMES
+            ):
                 found.append(f"external request: {params['request']['url']}")
         return found

@@ -9,7 +9,10 @@ from reports import build_comparison, build_report
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (`apt-get install chromium`; .ci/run does it)"),
+    pytest.mark.skipif(
+        find_chromium() is None,
+        reason="chromium is not installed (`apt-get install chromium`; .ci/run does it)",
+    ),
 ]
 
 IMAGES = """(async () => {
@@ -55,9 +58,11 @@ async def test_reports_load_cleanly_in_chromium(result_folder, tmp_path):
 async def test_the_browser_check_catches_problems(tmp_path):
     """The same checks on a page that breaks every rule, so the test above can fail."""
     bad = tmp_path / "bad.html"
-    bad.write_text('<!DOCTYPE html><div id="verdict">x</div><img alt="far" src="http://127.0.0.1:9/x.png">'
-                   '<img alt="broken" src="data:image/svg+xml;base64,AAAA"><script>console.error("boom"); missing();</script>'
-                   '<div style="width:3000px">wide</div>')  # fmt: skip
+    bad.write_text(
+        '<!DOCTYPE html><div id="verdict">x</div><img alt="far" src="http://127.0.0.1:9/x.png">'
+        '<img alt="broken" src="data:image/svg+xml;base64,AAAA"><script>console.error("boom"); missing();</script>'
+        '<div style="width:3000px">wide</div>'
+    )
     async with Browser() as browser:
         await browser.load(bad)
         page = await browser.evaluate(IMAGES)

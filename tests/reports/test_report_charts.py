@@ -27,15 +27,38 @@ def intervals(ops=("run", "status"), seconds=5):
     rows = []
     for t in range(seconds):
         for i, op in enumerate(ops):
-            rows.append({"t": float(t), "op": op, "requests": 10 + i, "failures": 1, "rate_limited": 1, "timeouts": 0,
-                         "late_sends": t % 2, "offered": 11 + i, "p50_ms": 5.0 + i, "p90_ms": 9.0, "p95_ms": 10.0,
-                         "p99_ms": 20.0, "max_ms": 30.0, "status_2xx": 9 + i, "status_4xx": 0, "status_429": 1,
-                         "status_5xx": 0, "status_other": 0})  # fmt: skip
+            rows.append(
+                {
+                    "t": float(t),
+                    "op": op,
+                    "requests": 10 + i,
+                    "failures": 1,
+                    "rate_limited": 1,
+                    "timeouts": 0,
+                    "late_sends": t % 2,
+                    "offered": 11 + i,
+                    "p50_ms": 5.0 + i,
+                    "p90_ms": 9.0,
+                    "p95_ms": 10.0,
+                    "p99_ms": 20.0,
+                    "max_ms": 30.0,
+                    "status_2xx": 9 + i,
+                    "status_4xx": 0,
+                    "status_429": 1,
+                    "status_5xx": 0,
+                    "status_other": 0,
+                }
+            )
     return pd.DataFrame(rows, columns=list(INTERVAL_COLUMNS))
 
 
 EMPTY_INTERVALS = pd.DataFrame(columns=list(INTERVAL_COLUMNS))
-TIME_CHARTS = [charts_time.throughput_chart, charts_time.latency_bands_chart, charts_time.status_chart, charts_time.offered_achieved_chart]
+TIME_CHARTS = [
+    charts_time.throughput_chart,
+    charts_time.latency_bands_chart,
+    charts_time.status_chart,
+    charts_time.offered_achieved_chart,
+]
 
 
 @pytest.mark.parametrize("chart", TIME_CHARTS)
@@ -73,7 +96,8 @@ def test_long_runs_are_thinned():
 
 def health(rows):
     return pd.DataFrame(
-        [{c: (float(i) if c != "status" else 200) for c in HEALTH_COLUMNS} for i in range(rows)], columns=list(HEALTH_COLUMNS)
+        [{c: (float(i) if c != "status" else 200) for c in HEALTH_COLUMNS} for i in range(rows)],
+        columns=list(HEALTH_COLUMNS),
     )
 
 
@@ -85,9 +109,15 @@ def test_health_chart():
 
 def test_overlay_chart():
     series = pd.Series([1.0, 2.0, 3.0], index=[0.0, 1.0, 2.0])
-    check_svg(charts_time.overlay_chart({"base": series, "candidate": series * 2}, "t", "ms", log=True), "base", "candidate")
+    check_svg(
+        charts_time.overlay_chart({"base": series, "candidate": series * 2}, "t", "ms", log=True),
+        "base",
+        "candidate",
+    )
     check_svg(charts_time.overlay_chart({"base": series.iloc[:1]}, "t", "ms"))
-    check_svg(charts_time.overlay_chart({"base": None, "candidate": pd.Series(dtype=float)}, "t", "ms"), "no data")
+    check_svg(
+        charts_time.overlay_chart({"base": None, "candidate": pd.Series(dtype=float)}, "t", "ms"), "no data"
+    )
 
 
 def test_percentile_chart():
@@ -100,7 +130,11 @@ def test_percentile_chart():
 
 
 def test_job_summary_chart():
-    check_svg(charts_dist.job_summary_chart({"delay_p50_ms": 5.0, "execution_p95_ms": 9.0}), "queue delay", "execution")
+    check_svg(
+        charts_dist.job_summary_chart({"delay_p50_ms": 5.0, "execution_p95_ms": 9.0}),
+        "queue delay",
+        "execution",
+    )
     check_svg(charts_dist.job_summary_chart({"end_to_end_max_ms": 1.0}))
     check_svg(charts_dist.job_summary_chart({}), "no data")
 
@@ -121,9 +155,17 @@ def test_limit_probe_chart():
 
 
 def test_job_timeline_chart():
-    jobs = pd.DataFrame({"id": ["a", "b", "c"], "submitted_t": [0.0, 1.0, 2.0], "final_status": ["COMPLETED", "FAILED", "COMPLETED"],
-                         "delay_time_ms": [10.0, 50.0, 0.0], "execution_time_ms": [5.0, 5.0, 6.0], "end_to_end_ms": [16.0, 56.0, 7.0],
-                         "polls": [1, 2, 3]})  # fmt: skip
+    jobs = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "submitted_t": [0.0, 1.0, 2.0],
+            "final_status": ["COMPLETED", "FAILED", "COMPLETED"],
+            "delay_time_ms": [10.0, 50.0, 0.0],
+            "execution_time_ms": [5.0, 5.0, 6.0],
+            "end_to_end_ms": [16.0, 56.0, 7.0],
+            "polls": [1, 2, 3],
+        }
+    )
     check_svg(charts_time.job_timeline_chart(jobs), "queue delay", "failed")
     check_svg(charts_time.job_timeline_chart(jobs.iloc[:1]))
     check_svg(charts_time.job_timeline_chart(jobs.iloc[:0]), "no data")

@@ -21,8 +21,17 @@ def make_run(folder, p95_per_interval, p95_overall):
     for t, p95 in enumerate(p95_per_interval):
         lines.append(f"{t},run,10,0,0,0,0,10,{p95 / 2},{p95 * 0.9},{p95},{p95 * 1.2},{p95 * 1.5},10,0,0,0,0")
     (folder / "intervals.csv").write_text("\n".join(lines) + "\n")
-    summary = {"operations": {"run": {"requests": 10 * len(p95_per_interval), "failures": 0, "rate_limited": 0,
-                                      "timeouts": 0, "p95_ms": p95_overall}}}  # fmt: skip
+    summary = {
+        "operations": {
+            "run": {
+                "requests": 10 * len(p95_per_interval),
+                "failures": 0,
+                "rate_limited": 0,
+                "timeouts": 0,
+                "p95_ms": p95_overall,
+            }
+        }
+    }
     (folder / "summary.json").write_text(json.dumps(summary))
     return folder
 
@@ -38,7 +47,9 @@ def test_noise_is_the_welch_interval_of_the_interval_means(tmp_path):
     assert series is not None
     assert list(series) == [10, 20] * 5
     # var = 27.78 (ddof=1) on each side, n = 10: 1.96 * sqrt(2 * 27.78 / 10) = 4.62
-    assert change_noise(series, interval_series(cand, "run", "p95_ms")) == pytest.approx(1.96 * (2 * (250 / 9) / 10) ** 0.5)
+    assert change_noise(series, interval_series(cand, "run", "p95_ms")) == pytest.approx(
+        1.96 * (2 * (250 / 9) / 10) ** 0.5
+    )
     assert change_noise(series.iloc[:1], series) is None
 
 
@@ -91,4 +102,7 @@ def test_compare_usage_errors(tmp_path, result_folder, capsys):
     assert "no such result folder" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     bad.write_text("[thresholds]\nrules = ['run.p95_ms <<= 3']\n")
-    assert main(["compare", str(folder), str(folder), "--thresholds", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["compare", str(folder), str(folder), "--thresholds", str(bad), "--out", str(tmp_path / "o")])
+        == 2
+    )

@@ -57,7 +57,9 @@ def test_summary_json_takes_precedence_and_fills_what_intervals_lack(result_fold
 
 def test_job_metrics_from_jobs_csv(result_folder):
     jobs = job_metrics(read_folder(result_folder("load_small")))
-    assert jobs["submitted"] == 4 and jobs["completed"] == 2 and jobs["failed"] == 1 and jobs["timed_out"] == 1
+    assert (
+        jobs["submitted"] == 4 and jobs["completed"] == 2 and jobs["failed"] == 1 and jobs["timed_out"] == 1
+    )
     assert jobs["failed_share"] == pytest.approx(0.25)
     assert jobs["delay_p50_ms"] == 200 and jobs["delay_p95_ms"] == 400 and jobs["delay_max_ms"] == 400
     assert jobs["execution_p50_ms"] == 20
@@ -66,13 +68,23 @@ def test_job_metrics_from_jobs_csv(result_folder):
 
 def test_job_metrics_from_summary(result_folder):
     jobs = job_metrics(read_folder(result_folder("full")))
-    assert jobs["delay_p95_ms"] == 4000 and jobs["execution_p95_ms"] == 500 and jobs["end_to_end_max_ms"] == 6800
+    assert (
+        jobs["delay_p95_ms"] == 4000 and jobs["execution_p95_ms"] == 500 and jobs["end_to_end_max_ms"] == 6800
+    )
     assert jobs["failed"] == 2 and jobs["timed_out_share"] == pytest.approx(1 / 78)
 
 
 def test_conformance_counts_come_from_the_claims(result_folder):
     counts = conformance_counts(read_folder(result_folder("full")))
-    assert counts == {"passed": 2, "violations": 1, "recorded": 1, "harness_errors": 0, "skipped": 0, "uncovered": 1, "claims": 4}
+    assert counts == {
+        "passed": 2,
+        "violations": 1,
+        "recorded": 1,
+        "harness_errors": 0,
+        "skipped": 0,
+        "uncovered": 1,
+        "claims": 4,
+    }
 
 
 def test_metric_values_name_every_scope(result_folder):

@@ -27,7 +27,10 @@ def test_load_only_report(rendered):
     assert "REPORT</span>" in html and "no thresholds given" in html
     assert "load generator&#39;s CPU was above 90%" in html and "2 sends more than 50 ms late" in html
     # the stuck-queue finding from health.csv, with its documented remedy
-    assert "queue depth grew from 0.0 to 7.0 jobs" in html and "Increase max workers, check endpoint health" in html
+    assert (
+        "queue depth grew from 0.0 to 7.0 jobs" in html
+        and "Increase max workers, check endpoint health" in html
+    )
 
 
 def test_full_report_redacts_and_orders(rendered):
@@ -39,7 +42,10 @@ def test_full_report_redacts_and_orders(rendered):
     assert claims[0] == ("status.retention.run", "violated")  # violations first
     assert [c[1] for c in claims] == ["violated", "recorded", "passed", "passed"]
     assert "75% of documented" in html and "as documented" in html  # runsync 1500 of 2000; run 1000 of 1000
-    assert "5 workers keep p95 under 500 ms at 20 jobs/s" in html and "knee (highest rate meeting the SLO)" in html
+    assert (
+        "5 workers keep p95 under 500 ms at 20 jobs/s" in html
+        and "knee (highest rate meeting the SLO)" in html
+    )
     assert "capacity = c / E[S]" in html and "p95_ms&lt;=500" in html
     assert "FAIL</span>" in html and "1 conformance violation" in html
     for issue in ("Job stuck in queue", "Timeout errors", "Failed jobs", "Rate limiting", "Missing results"):
@@ -65,8 +71,10 @@ def test_broken_and_empty_folders_still_render(rendered, tmp_path):
 
 def test_thresholds_decide_the_verdict(result_folder, tmp_path):
     rules = tmp_path / "t.toml"
-    rules.write_text('[thresholds]\nrules = ["run.p95_ms <= 250", "run.p95_ms.regression <= 10%", "run.p95_ms <= 100", '
-                     '"conformance.violations == 0"]\n')
+    rules.write_text(
+        '[thresholds]\nrules = ["run.p95_ms <= 250", "run.p95_ms.regression <= 10%", "run.p95_ms <= 100", '
+        '"conformance.violations == 0"]\n'
+    )
     outcome, html = render(result_folder("conformance_only"), rules)  # the cheapest folder to render
     assert [r.status for r in outcome.results] == ["broken", "skipped", "broken", "met"]
     assert outcome.breached and "2 of 4 thresholds broken" in html and "no value for run.p95_ms" in html

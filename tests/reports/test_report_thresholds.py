@@ -23,8 +23,12 @@ def write(tmp_path, text):
 def test_the_issue_example_parses(tmp_path):
     thresholds = load_thresholds(write(tmp_path, EXAMPLE))
     assert [r.key for r in thresholds.rules] == [
-        "run.p95_ms", "runsync.error_rate", "all.rate_limited_share", "conformance.violations", "run.p95_ms",
-    ]  # fmt: skip
+        "run.p95_ms",
+        "runsync.error_rate",
+        "all.rate_limited_share",
+        "conformance.violations",
+        "run.p95_ms",
+    ]
     last = thresholds.rules[-1]
     assert last.regression and last.percent and last.limit == 10.0 and last.comparator == "<="
     assert thresholds.missing == "fail"
@@ -39,9 +43,9 @@ def test_the_issue_example_parses(tmp_path):
         ('[thresholds]\nrules = ["nowhere.p95_ms <= 3"]', "unknown scope 'nowhere'"),
         ('[thresholds]\nrules = ["run.p95_ms is small"]', "bad threshold rule"),
         ('[thresholds]\nrules = ["run.p95_ms <= 5%"]', "only for .regression"),
-        ('[thresholds]\nrules = [3]', "every rule must be a string"),
+        ("[thresholds]\nrules = [3]", "every rule must be a string"),
         ('[thresholds]\nrules = []\nmissing = "maybe"', "missing must be"),
-        ('[thresholds]\nrules = []\nextra = 1', "unknown key(s) extra"),
+        ("[thresholds]\nrules = []\nextra = 1", "unknown key(s) extra"),
     ],
 )
 def test_malformed_files_give_one_line(tmp_path, text, message):
@@ -57,7 +61,14 @@ def test_unreadable_file(tmp_path):
 
 def test_every_comparator():
     values = {"run.p95_ms": 100.0}
-    for text, ok in [("<= 100", True), ("< 100", False), (">= 100", True), ("> 100", False), ("== 100", True), ("!= 100", False)]:
+    for text, ok in [
+        ("<= 100", True),
+        ("< 100", False),
+        (">= 100", True),
+        ("> 100", False),
+        ("== 100", True),
+        ("!= 100", False),
+    ]:
         result = evaluate(Thresholds((parse_rule(f"run.p95_ms {text}"),)), values)[0]
         assert result.status == ("met" if ok else "broken"), text
 
@@ -76,7 +87,9 @@ def test_regression_rules_wait_for_a_baseline():
 def test_regression_needs_both_the_threshold_and_the_noise():
     rules = Thresholds((parse_rule("run.p95_ms.regression <= 10%"),))
     base, worse = {"run.p95_ms": 100.0}, {"run.p95_ms": 130.0}
-    assert evaluate_change(rules, base, worse, lambda r: 5.0)[0].status == "broken"  # +30% and 30 ms > 5 ms noise
+    assert (
+        evaluate_change(rules, base, worse, lambda r: 5.0)[0].status == "broken"
+    )  # +30% and 30 ms > 5 ms noise
     quiet = evaluate_change(rules, base, worse, lambda r: 40.0)[0]  # 30 ms is inside +-40 ms of noise
     assert quiet.status == "met" and "within noise" in quiet.detail
     assert evaluate_change(rules, base, {"run.p95_ms": 105.0}, lambda r: 1.0)[0].status == "met"  # +5% < 10%
@@ -85,8 +98,18 @@ def test_regression_needs_both_the_threshold_and_the_noise():
 
 def test_throughput_regression_is_a_drop():
     rules = Thresholds((parse_rule("all.achieved_rps.regression <= 5%"),))
-    assert evaluate_change(rules, {"all.achieved_rps": 100.0}, {"all.achieved_rps": 120.0}, lambda r: 0.0)[0].status == "met"
-    assert evaluate_change(rules, {"all.achieved_rps": 100.0}, {"all.achieved_rps": 80.0}, lambda r: 0.0)[0].status == "broken"
+    assert (
+        evaluate_change(rules, {"all.achieved_rps": 100.0}, {"all.achieved_rps": 120.0}, lambda r: 0.0)[
+            0
+        ].status
+        == "met"
+    )
+    assert (
+        evaluate_change(rules, {"all.achieved_rps": 100.0}, {"all.achieved_rps": 80.0}, lambda r: 0.0)[
+            0
+        ].status
+        == "broken"
+    )
 
 
 def test_absolute_regression_in_metric_units():

@@ -20,9 +20,24 @@ FAILING = '[thresholds]\nrules = ["all.p95_ms <= 0.001"]\n'
 def _verify(tmp: Path, name: str, thresholds: str, *extra: str) -> subprocess.Popen[str]:
     rules = tmp / f"{name}.toml"
     rules.write_text(thresholds)
-    argv = [sys.executable, "-m", "podbench", "verify", "--profile", "smoke", "--duration", "2s",
-            "--thresholds", str(rules), "--out", str(tmp / name), *extra]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    argv = [
+        sys.executable,
+        "-m",
+        "podbench",
+        "verify",
+        "--profile",
+        "smoke",
+        "--duration",
+        "2s",
+        "--thresholds",
+        str(rules),
+        "--out",
+        str(tmp / name),
+        *extra,
+    ]
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
 
 
 BASELINE = Path(__file__).parent / "data" / "baseline"
@@ -60,35 +75,73 @@ def _one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str], messag
     assert len(err.strip().splitlines()) == 1
 
 
-def test_missing_or_malformed_thresholds_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_or_malformed_thresholds_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = str(tmp_path / "o")
-    _one_line_exit_2(["--profile", "smoke", "--thresholds", str(tmp_path / "none.toml"), "--out", out], capsys, "not found")
+    _one_line_exit_2(
+        ["--profile", "smoke", "--thresholds", str(tmp_path / "none.toml"), "--out", out], capsys, "not found"
+    )
     bad = tmp_path / "bad.toml"
     bad.write_text('[thresholds]\nrules = ["run.p95_ms <== 5"]\n')
-    _one_line_exit_2(["--profile", "smoke", "--thresholds", str(bad), "--out", out], capsys, "bad threshold rule")
+    _one_line_exit_2(
+        ["--profile", "smoke", "--thresholds", str(bad), "--out", out], capsys, "bad threshold rule"
+    )
 
 
 def test_baseline_without_a_load_run_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules = tmp_path / "t.toml"
     rules.write_text(PASSING)
-    _one_line_exit_2(["--profile", "smoke", "--thresholds", str(rules), "--baseline", str(tmp_path), "--out",
-                      str(tmp_path / "o")], capsys, "no load run")
+    _one_line_exit_2(
+        [
+            "--profile",
+            "smoke",
+            "--thresholds",
+            str(rules),
+            "--baseline",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+        "no load run",
+    )
 
 
 def test_unknown_profile_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules = tmp_path / "t.toml"
     rules.write_text(PASSING)
-    _one_line_exit_2(["--profile", "no-such-profile", "--thresholds", str(rules), "--out", str(tmp_path / "o")],
-                     capsys, "unknown profile")
+    _one_line_exit_2(
+        ["--profile", "no-such-profile", "--thresholds", str(rules), "--out", str(tmp_path / "o")],
+        capsys,
+        "unknown profile",
+    )
 
 
-def test_unreachable_target_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_target_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PODBENCH_TEST_KEY", "secret-test-key")
     rules = tmp_path / "t.toml"
     rules.write_text(PASSING)
-    code = main(["verify", "--profile", "smoke", "--thresholds", str(rules), "--out", str(tmp_path / "o"),
-                 "--target-url", "http://127.0.0.1:9/v2", "--endpoint-id", "e", "--api-key-env", "PODBENCH_TEST_KEY",
-                 "--allow-destructive"])
+    code = main(
+        [
+            "verify",
+            "--profile",
+            "smoke",
+            "--thresholds",
+            str(rules),
+            "--out",
+            str(tmp_path / "o"),
+            "--target-url",
+            "http://127.0.0.1:9/v2",
+            "--endpoint-id",
+            "e",
+            "--api-key-env",
+            "PODBENCH_TEST_KEY",
+            "--allow-destructive",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2
     assert "unreachable" in captured.err
@@ -96,14 +149,30 @@ def test_unreachable_target_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "secret-test-key" not in captured.err + captured.out
 
 
-def test_a_real_target_is_not_purged_without_allow_destructive(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_real_target_is_not_purged_without_allow_destructive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PODBENCH_TEST_KEY", "secret-test-key")
     rules = tmp_path / "t.toml"
     rules.write_text(PASSING)
-    _one_line_exit_2(["--profile", "smoke", "--thresholds", str(rules), "--out", str(tmp_path / "o"), "--target-url",
-                      "http://127.0.0.1:9/v2", "--endpoint-id", "e", "--api-key-env", "PODBENCH_TEST_KEY"],
-                     capsys, "--allow-destructive")
+    _one_line_exit_2(
+        [
+            "--profile",
+            "smoke",
+            "--thresholds",
+            str(rules),
+            "--out",
+            str(tmp_path / "o"),
+            "--target-url",
+            "http://127.0.0.1:9/v2",
+            "--endpoint-id",
+            "e",
+            "--api-key-env",
+            "PODBENCH_TEST_KEY",
+        ],
+        capsys,
+        "--allow-destructive",
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,6 +195,9 @@ def test_gate_exit_code_is_the_worst_step(tmp_path: Path) -> None:
 
 
 def test_load_plan_cost_sums_rates_over_scaled_stages() -> None:
-    plan = {"duration_s": 20, "stages": [{"duration_s": 10, "scale": 1.0}, {"duration_s": 10, "scale": 0.5}],
-            "flows": {"run": {"rate": 4}, "health": {"rate": 1}}}
+    plan = {
+        "duration_s": 20,
+        "stages": [{"duration_s": 10, "scale": 1.0}, {"duration_s": 10, "scale": 0.5}],
+        "flows": {"run": {"rate": 4}, "health": {"rate": 1}},
+    }
     assert load_plan_cost(plan) == (75, 20.0)

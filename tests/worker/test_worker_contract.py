@@ -50,7 +50,14 @@ def test_plan_is_pure_and_times_the_work():
 
 @pytest.mark.parametrize(
     "job_input",
-    [{"sleep": -1}, {"sleep": "1"}, {"sleep": True}, {"stream": "abc"}, {"output_bytes": -2}, {"output_bytes": 1.5}],
+    [
+        {"sleep": -1},
+        {"sleep": "1"},
+        {"sleep": True},
+        {"stream": "abc"},
+        {"output_bytes": -2},
+        {"output_bytes": 1.5},
+    ],
 )
 def test_bad_contract_inputs_raise(job_input):
     with pytest.raises(ContractError):
@@ -65,7 +72,9 @@ def test_stream_handler_yields_chunks_or_the_single_output():
 
 def test_openai_plans_are_deterministic():
     chat = plan({"openai_route": "/v1/chat/completions", "openai_input": {"messages": []}})
-    assert chat.output == plan({"openai_route": "/v1/chat/completions", "openai_input": {"messages": []}}).output
+    assert (
+        chat.output == plan({"openai_route": "/v1/chat/completions", "openai_input": {"messages": []}}).output
+    )
     assert chat.output["choices"][0]["message"]["content"] == "Hello from podbench"
     streamed = plan({"openai_route": "/v1/completions", "openai_input": {"stream": True}})
     assert streamed.sse and streamed.chunks[-1] == "data: [DONE]\n\n"

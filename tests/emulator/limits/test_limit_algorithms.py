@@ -19,7 +19,9 @@ from emulator.limits.algorithms import (
 
 # On a 1/64 s grid, so window boundaries are hit exactly and no float noise sits inside the
 # algorithms' 1e-9 s comparison slack (the only inexactness they allow).
-arrivals = st.lists(st.integers(0, 64 * 60).map(lambda i: 1000 + i / 64), min_size=1, max_size=200).map(sorted)
+arrivals = st.lists(st.integers(0, 64 * 60).map(lambda i: 1000 + i / 64), min_size=1, max_size=200).map(
+    sorted
+)
 
 
 class TestSlidingWindow:
@@ -45,7 +47,9 @@ class TestSlidingWindow:
 
     @settings(max_examples=150, deadline=None)
     @given(arrivals, st.integers(1, 6), st.sampled_from([1.0, 2.5, 10.0]))
-    def test_exact_never_more_than_limit_in_any_span_and_never_rejects_needlessly(self, times: list[float], limit: int, span: float) -> None:
+    def test_exact_never_more_than_limit_in_any_span_and_never_rejects_needlessly(
+        self, times: list[float], limit: int, span: float
+    ) -> None:
         window = SlidingWindow(limit, span)
         accepted: list[float] = []
         for t in times:
@@ -60,7 +64,9 @@ class TestSlidingWindow:
 
     @settings(max_examples=100, deadline=None)
     @given(arrivals, st.integers(1, 4))
-    def test_retry_after_is_the_earliest_whole_second_of_acceptance(self, times: list[float], limit: int) -> None:
+    def test_retry_after_is_the_earliest_whole_second_of_acceptance(
+        self, times: list[float], limit: int
+    ) -> None:
         window = SlidingWindow(limit, 10.0)
         for t in times:
             wait = window.try_acquire(t)
@@ -193,6 +199,8 @@ def test_make_algorithm_refuses_unknown_names() -> None:
         make_algorithm("leaky_bucket", 1, 1.0)
 
 
-@pytest.mark.parametrize(("wait", "seconds"), [(0.001, 1), (1.0, 1), (1.0000000001, 1), (1.2, 2), (7.0, 7), (9.99, 10)])
+@pytest.mark.parametrize(
+    ("wait", "seconds"), [(0.001, 1), (1.0, 1), (1.0000000001, 1), (1.2, 2), (7.0, 7), (9.99, 10)]
+)
 def test_retry_after_rounds_up_to_whole_seconds(wait: float, seconds: int) -> None:
     assert retry_after_seconds(wait) == seconds

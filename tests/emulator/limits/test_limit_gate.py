@@ -49,7 +49,15 @@ def clock() -> ManualClock:
 
 @pytest.mark.parametrize(
     ("operation", "rate"),
-    [("run", 1000), ("runsync", 2000), ("status", 2000), ("cancel", 100), ("purge_queue", 2), ("openai", 2000), ("requests", 10)],
+    [
+        ("run", 1000),
+        ("runsync", 2000),
+        ("status", 2000),
+        ("cancel", 100),
+        ("purge_queue", 2),
+        ("openai", 2000),
+        ("requests", 10),
+    ],
 )
 def test_documented_rates_per_10_s(clock: ManualClock, operation: str, rate: int) -> None:
     gate = LimitGate()
@@ -63,7 +71,8 @@ def test_documented_rates_per_10_s(clock: ManualClock, operation: str, rate: int
 
 
 @pytest.mark.parametrize(
-    ("operation", "concurrency"), [("run", 200), ("runsync", 400), ("status", 400), ("cancel", 20), ("openai", 400), ("requests", 2)]
+    ("operation", "concurrency"),
+    [("run", 200), ("runsync", 400), ("status", 400), ("cancel", 20), ("openai", 400), ("requests", 2)],
 )
 def test_documented_concurrency(clock: ManualClock, operation: str, concurrency: int) -> None:
     gate = LimitGate({"ep": {operation: {"rate": False}}})
@@ -95,7 +104,12 @@ def test_release_on_completion_and_on_disconnect_frees_one_place(clock: ManualCl
 def test_status_status_sync_and_stream_share_one_budget_and_retry_shares_cancel(clock: ManualClock) -> None:
     gate = LimitGate({"ep": {"status": {"rate": 3}, "cancel": {"rate": 2}}})
     now = clock.now()
-    assert [admitted(gate, op, now) for op in ("status", "stream", "status_sync", "stream")] == [True, True, True, False]
+    assert [admitted(gate, op, now) for op in ("status", "stream", "status_sync", "stream")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
     assert rejection(gate, "stream", now).budget == "status"
     assert [admitted(gate, op, now) for op in ("retry", "cancel", "retry")] == [True, True, False]
     assert "budget shared with /cancel" in rejection(gate, "retry", now).message
@@ -131,7 +145,9 @@ def test_a_refused_request_uses_no_rate_budget(clock: ManualClock) -> None:
 
 @pytest.mark.parametrize("algorithm", ["sliding_window", "fixed_window", "token_bucket"])
 def test_algorithm_is_selectable_and_retry_after_is_exact(clock: ManualClock, algorithm: str) -> None:
-    gate = LimitGate({"ep": {"algorithm": algorithm, "cancel": {"rate": 4, "window_s": 8, "concurrency": False}}})
+    gate = LimitGate(
+        {"ep": {"algorithm": algorithm, "cancel": {"rate": 4, "window_s": 8, "concurrency": False}}}
+    )
     start = clock.now()  # 1000.0, a multiple of 8 s
     clock.advance(3.0)
     for _ in range(4):
@@ -148,7 +164,9 @@ def test_algorithm_is_selectable_and_retry_after_is_exact(clock: ManualClock, al
 
 
 def test_token_bucket_burst_is_configurable(clock: ManualClock) -> None:
-    gate = LimitGate({"ep": {"run": {"algorithm": "token_bucket", "rate": 10, "burst": 3, "concurrency": False}}})
+    gate = LimitGate(
+        {"ep": {"run": {"algorithm": "token_bucket", "rate": 10, "burst": 3, "concurrency": False}}}
+    )
     assert [admitted(gate, "run", clock.now()) for _ in range(4)] == [True, True, True, False]
     clock.advance(1.0)  # one token per second
     assert [admitted(gate, "run", clock.now()) for _ in range(2)] == [True, False]
@@ -175,19 +193,28 @@ class TestQueueRule:
     def test_only_submits_are_refused_and_the_rule_is_switchable(self, clock: ManualClock) -> None:
         queues = FakeQueues(queued=10_000, max_workers=1)
         assert admitted(LimitGate(queue_view=queues), "status", clock.now())
-        assert admitted(LimitGate({"ep": {"queue": {"enabled": False}}}, queue_view=queues), "run", clock.now())
+        assert admitted(
+            LimitGate({"ep": {"queue": {"enabled": False}}}, queue_view=queues), "run", clock.now()
+        )
 
     def test_thresholds_and_operations_are_configurable(self, clock: ManualClock) -> None:
         queues = FakeQueues(queued=6, max_workers=1)
-        gate = LimitGate({"ep": {"queue": {"min_jobs": 5, "jobs_per_worker": 5, "operations": ["openai"]}}}, queue_view=queues)
+        gate = LimitGate(
+            {"ep": {"queue": {"min_jobs": 5, "jobs_per_worker": 5, "operations": ["openai"]}}},
+            queue_view=queues,
+        )
         assert admitted(gate, "run", clock.now())
         assert not admitted(gate, "openai", clock.now())
 
 
 class TestDynamicLimit:
-    def test_effective_rate_is_max_of_base_and_running_workers_times_allowance(self, clock: ManualClock) -> None:
+    def test_effective_rate_is_max_of_base_and_running_workers_times_allowance(
+        self, clock: ManualClock
+    ) -> None:
         queues = FakeQueues(running=0)
-        gate = LimitGate({"ep": {"per_worker_allowance": 2, "run": {"rate": 3, "concurrency": False}}}, queue_view=queues)
+        gate = LimitGate(
+            {"ep": {"per_worker_allowance": 2, "run": {"rate": 3, "concurrency": False}}}, queue_view=queues
+        )
         now = clock.now()
         assert sum(admitted(gate, "run", now) for _ in range(10)) == 3  # max(3, 0 x 2)
         queues.running = 4
@@ -233,15 +260,23 @@ def test_ietf_headers_off_by_default_and_on_when_asked(clock: ManualClock) -> No
     assert plain.admit("ep", "purge_queue", clock.now()).headers == {}
     gate = LimitGate({"ep": {"ietf_headers": True}})
     ticket = gate.admit("ep", "purge_queue", clock.now())
-    assert ticket.headers == {"RateLimit-Policy": '"purge_queue";q=2;w=10', "RateLimit": '"purge_queue";r=1;t=10'}
+    assert ticket.headers == {
+        "RateLimit-Policy": '"purge_queue";q=2;w=10',
+        "RateLimit": '"purge_queue";r=1;t=10',
+    }
     clock.advance(4.0)
     gate.admit("ep", "purge_queue", clock.now())
     hit = rejection(gate, "purge_queue", clock.now())
-    assert hit.headers == {"RateLimit-Policy": '"purge_queue";q=2;w=10', "RateLimit": '"purge_queue";r=0;t=10'}
+    assert hit.headers == {
+        "RateLimit-Policy": '"purge_queue";q=2;w=10',
+        "RateLimit": '"purge_queue";r=0;t=10',
+    }
     assert hit.retry_after == 6
 
 
-def test_build_gate_raises_the_emulators_rate_limited_with_a_body_naming_the_limit(clock: ManualClock) -> None:
+def test_build_gate_raises_the_emulators_rate_limited_with_a_body_naming_the_limit(
+    clock: ManualClock,
+) -> None:
     gate = build_gate({"ep": {"ietf_headers": True}}, FakeQueues())
     for _ in range(2):
         gate.admit("ep", "purge_queue", clock.now())
@@ -255,7 +290,13 @@ def test_build_gate_raises_the_emulators_rate_limited_with_a_body_naming_the_lim
     assert error.body() == {
         "error": "Too many requests: /purge_queue rate limit of 2 requests per 10 s; retry after 8 s",
         "status": 429,
-        "limit": {"kind": "rate", "operation": "purge_queue", "budget": "purge_queue", "limit": 2, "window_s": 10.0},
+        "limit": {
+            "kind": "rate",
+            "operation": "purge_queue",
+            "budget": "purge_queue",
+            "limit": 2,
+            "window_s": 10.0,
+        },
         "retry_after": 8,
     }
 
@@ -290,10 +331,24 @@ def test_describe_reports_effective_limits_counters_and_accept_times(clock: Manu
     report = gate.describe("ep", with_accepts=True)
     status = report["budgets"]["status"]
     assert status["operations"] == ["status", "status_sync", "stream"]
-    assert (status["algorithm"], status["rate"], status["window_s"], status["concurrency"]) == ("sliding_window", 2, 10.0, 5)
-    assert (status["in_flight"], status["accepted"], status["rejected"]) == (1, 2, {"rate": 1, "concurrency": 0, "queue": 0})
+    assert (status["algorithm"], status["rate"], status["window_s"], status["concurrency"]) == (
+        "sliding_window",
+        2,
+        10.0,
+        5,
+    )
+    assert (status["in_flight"], status["accepted"], status["rejected"]) == (
+        1,
+        2,
+        {"rate": 1, "concurrency": 0, "queue": 0},
+    )
     assert status["recent_accepts"] == [1000.0, 1001.0]
     assert report["budgets"]["purge_queue"]["concurrency"] is None
     assert "health" not in report["budgets"]
-    assert report["queue_rule"] == {"enabled": True, "min_jobs": 50, "jobs_per_worker": 500, "operations": ["run", "runsync"]}
+    assert report["queue_rule"] == {
+        "enabled": True,
+        "min_jobs": 50,
+        "jobs_per_worker": 500,
+        "operations": ["run", "runsync"],
+    }
     assert "recent_accepts" not in gate.describe("ep")["budgets"]["status"]
