@@ -1,4 +1,4 @@
-"""Does `podbench load` send what it says, and what does our instrumentation cost? (issue 6)
+"""Does `podbench load` send what it says, and what does our instrumentation cost?
 
 1. Rate accuracy: each operation alone at RATE req/s (default 1000) from ONE generator process,
    through `podbench load` against the emulator (rate limits off). achieved/offered must be

@@ -157,7 +157,7 @@ def write_synthetic_run(root: Path, requests: int, seconds: int, seed: int = 7) 
         {
             "id": f"claim.{i}",
             "kind": "documented",
-            "source": "endpoint-operations.md",
+            "source": "https://docs.runpod.io/serverless/endpoints/operations",
             "quote": "Results are kept 30 minutes.",
             "outcome": "violated" if i == 3 else "passed",
             "tests": [f"test_{i}"],

@@ -1,11 +1,12 @@
 """The claims registry: every checkable promise of the endpoint API, with where it is written.
 
-`DOC` is the source document (`shared/spec/endpoint-operations.md` beside the repository, the captured
-"Endpoint operations" page); `FACTS` is the research file `runpod-api-facts.md`, cited by section.
+Every `source` is a public URL: the documentation page the quote comes from, an official SDK's source at a
+commit, or a public report with captured bodies. The facts behind observed and record-only claims are written
+out, with the same URLs, in docs/api-behaviour.md.
 Kinds:
-- documented: written in the docs, asserted;
-- observed: seen on the real service (facts file, [OBS]/[SDK]), asserted and reported as such;
-- record_only: the facts file says unknown; measured and reported, never failed.
+- documented: written in the docs, quoted, asserted;
+- observed: seen on the real service or read in an official SDK, asserted and reported as such;
+- record_only: no public source says; measured and reported, never failed.
 Each test names exactly one claim with `@verifies("id")`; see conformance/README.md to add one.
 """
 
@@ -14,11 +15,27 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-DOC = "endpoint-operations.md"
-
-
-def facts(section: str) -> str:
-    return f"runpod-api-facts.md §{section}"
+DOCS = "https://docs.runpod.io/serverless/endpoints"
+# The "Endpoint operations" page, the text the documented claims quote.
+DOC = f"{DOCS}/operations"
+SEND_REQUESTS = f"{DOCS}/send-requests"
+OPERATION_REFERENCE = f"{DOCS}/operation-reference"
+ENDPOINT_SETTINGS = f"{DOCS}/endpoint-configurations"
+_PY_SDK = "https://github.com/runpod/runpod-python/blob/07fc6e2b02/runpod"
+PY_SDK_RUNNER = f"{_PY_SDK}/endpoint/runner.py"
+PY_SDK_HTTP = f"{_PY_SDK}/http_client.py"
+GO_SDK_ENDPOINT = "https://github.com/runpod/go-sdk/blob/b8aca7812f/pkg/sdk/endpoint/endpoint.go"
+MCP_JOBS = (
+    "https://github.com/runpod/runpod-mcp/blob/7af5a0f87190c4f37f4d1784f3115c73073f40eb/src/tools/jobs.ts"
+)
+FLASH = "https://github.com/runpod/flash"
+# A third party's live test of a real endpoint, with captured bodies.
+_LIVE = "https://github.com/rockycqu002/qwen-image-edit-4090/blob"
+LIVE_PROTOCOL = f"{_LIVE}/00d89145fe681969f68c18d4769dee6794c08ddd/docs/evidence/protocol.csv"
+LIVE_CALLER = f"{_LIVE}/2db7315bfe351a59f640d372c0ae5dc5ffa64c94/docs/API_CALLER.md"
+WEBHOOK_PAYLOAD_ISSUE = "https://github.com/runpod/runpod-python/issues/409"
+WEBHOOK_FAILED_ISSUE = "https://github.com/runpod/runpod-python/issues/410"
+STREAM_END_PR = "https://github.com/runpod/runpod-python/pull/404"
 
 
 class Kind(enum.StrEnum):
@@ -33,7 +50,7 @@ class Claim:
     source: str
     quote: str
     owner: str = "conformance"
-    """Which issue's tests cover it: rate-limit claims belong to the 429 suite (issue 5)."""
+    """Which part of the suite covers it: `ratelimit` claims are checked by the 429 tests."""
 
 
 DOCUMENTED, OBSERVED, RECORD_ONLY = Kind.DOCUMENTED, Kind.OBSERVED, Kind.RECORD_ONLY
@@ -51,8 +68,8 @@ CLAIMS: dict[str, Claim] = {
     "run.payload_limit": Claim(DOCUMENTED, DOC, "Asynchronous jobs (/run) ... Payload limit: 10 MB"),
     "run.payload_refusal": Claim(
         OBSERVED,
-        facts("1.1"),
-        "an 11.18 MB one was refused with HTTP 400 (not 413) and this body: "
+        LIVE_PROTOCOL,
+        "A /run body over 10 MiB (11.18 MB) was refused with HTTP 400, not 413, and this body: "
         '{"status":400,"title":"Bad Request","detail":"bad request: body: exceeded max body size of 10MiB"}',
     ),
     "run.retention": Claim(
@@ -69,24 +86,26 @@ CLAIMS: dict[str, Claim] = {
         DOC,
         '{"delayTime": 824, "executionTime": 3391, "id": "sync-79164ff4-...", "output": [...], "status": "COMPLETED"}',
     ),
-    "runsync.sync_prefix": Claim(OBSERVED, facts("1"), "Jobs made by /runsync carry a sync- prefix"),
+    "runsync.sync_prefix": Claim(OBSERVED, OPERATION_REFERENCE, "Jobs made by /runsync carry a sync- prefix"),
     "runsync.payload_limit": Claim(DOCUMENTED, DOC, "Synchronous jobs (/runsync) ... Payload limit: 20 MB"),
     "runsync.payload_refusal": Claim(
-        RECORD_ONLY, facts("4"), "body over the limit on /runsync (20 MB) | presumably 400 with 20MiB | [UNK]"
+        RECORD_ONLY,
+        SEND_REQUESTS,
+        "A /runsync body over 20 MB is refused; the status and body of that refusal are not published",
     ),
     "runsync.retention": Claim(
         DOCUMENTED, DOC, "Job availability: Results are available for 60 seconds after completion"
     ),
     "runsync.wait_expiry": Claim(
         OBSERVED,
-        facts("1.2"),
-        "When the job does not finish within wait: the response is the job's current state "
-        'with its id, e.g. {"id":"sync-…","status":"IN_QUEUE"} ..., HTTP 200.',
+        MCP_JOBS,
+        "A runsync whose job outlives the wait is answered HTTP 200 with the job's id and its non-final "
+        'state, e.g. {"id":"sync-…","status":"IN_QUEUE"}; the job goes on running.',
     ),
     "runsync.failed_reply": Claim(
         RECORD_ONLY,
-        facts("1.2"),
-        "HTTP status of a runsync whose job FAILED: ... [UNK] — the conformance suite should record it.",
+        OPERATION_REFERENCE,
+        "The HTTP status of a runsync whose job FAILED is not published: recorded, not judged.",
     ),
     # /status
     "status.lifecycle": Claim(
@@ -100,7 +119,9 @@ CLAIMS: dict[str, Claim] = {
         '{"delayTime": 31618, "executionTime": 1437, "id": "60902e6c-...-u1", "output": {...}, "status": "COMPLETED"}',
     ),
     "status.post_method": Claim(
-        OBSERVED, facts("10"), "/status, /status-sync, /stream must accept GET and POST (Go SDK uses POST)"
+        OBSERVED,
+        GO_SDK_ENDPOINT,
+        "/status, /status-sync and /stream accept POST as well as GET: the official Go SDK sends POST",
     ),
     "status.ttl": Claim(
         DOCUMENTED,
@@ -110,22 +131,24 @@ CLAIMS: dict[str, Claim] = {
     ),
     "status.ttl_meaning": Claim(
         RECORD_ONLY,
-        facts("1.3"),
-        "What that TTL governs (the job? the retained result? reset from now?) is [UNK].",
+        DOC,
+        "What the ?ttl= of /status counts from (the job, the kept result, or from now) is not published.",
     ),
     # policy
     "policy.ttl": Claim(
         DOCUMENTED,
-        facts("2"),
+        ENDPOINT_SETTINGS,
         "When TTL expires, the job is deleted regardless of state ... status checks return 404",
     ),
     "policy.out_of_range_reply": Claim(
-        RECORD_ONLY, facts("2"), "Out-of-range values: error or clamp is [UNK]"
+        RECORD_ONLY,
+        SEND_REQUESTS,
+        "Whether out-of-range policy values are refused or clamped is not published.",
     ),
     "policy.execution_timeout": Claim(
         OBSERVED,
-        facts("3"),
-        'executionTimeout exceeded → FAILED with "error":"executionTimeout exceeded", not TIMED_OUT',
+        LIVE_PROTOCOL,
+        'A job past its executionTimeout ends FAILED with "error":"executionTimeout exceeded", not TIMED_OUT',
     ),
     # /stream
     "stream.partial": Claim(
@@ -137,17 +160,17 @@ CLAIMS: dict[str, Claim] = {
         "The maximum size for a single streamed payload chunk is 1 MB. Larger outputs will be split across multiple chunks.",
     ),
     "stream.schema": Claim(
-        OBSERVED, facts("1.5"), '{"status": "IN_PROGRESS", "stream": [{"output": ...}, ...]}'
+        OBSERVED, PY_SDK_RUNNER, '{"status": "IN_PROGRESS", "stream": [{"output": ...}, ...]}'
     ),
     "stream.drained": Claim(
         OBSERVED,
-        facts("1.5"),
+        MCP_JOBS,
         "Chunks are drained on read: each call returns only the chunks produced since the previous call",
     ),
     "stream.end": Claim(
         OBSERVED,
-        facts("1.5"),
-        'the final poll(s) return {"status":"COMPLETED","stream":[…last chunks…]} and then {"status":"COMPLETED","stream":[]}',
+        STREAM_END_PR,
+        'A stream ends with {"status":"COMPLETED","stream":[…last chunks…]} and then {"status":"COMPLETED","stream":[]}',
     ),
     # /cancel
     "cancel.queued": Claim(
@@ -159,7 +182,9 @@ CLAIMS: dict[str, Claim] = {
     "cancel.schema": Claim(
         DOCUMENTED, DOC, '{"id": "724907fe-7bcc-4e42-998d-52cb93e1421f-u1", "status": "CANCELLED"}'
     ),
-    "cancel.final_reply": Claim(RECORD_ONLY, facts("1.6"), "Cancel of an already-final job: [UNK]."),
+    "cancel.final_reply": Claim(
+        RECORD_ONLY, OPERATION_REFERENCE, "What cancel of a job that already ended answers is not published."
+    ),
     # /retry
     "retry.requeues": Claim(
         DOCUMENTED,
@@ -175,8 +200,8 @@ CLAIMS: dict[str, Claim] = {
     ),
     "retry.non_failed_reply": Claim(
         RECORD_ONLY,
-        facts("1.7"),
-        "Status code/body when retrying a COMPLETED/IN_PROGRESS/CANCELLED job: [UNK].",
+        OPERATION_REFERENCE,
+        "What retry of a COMPLETED, IN_PROGRESS or CANCELLED job answers is not published.",
     ),
     "retry.expired": Claim(DOCUMENTED, DOC, "Once expired, jobs cannot be retried."),
     # /purge-queue
@@ -187,13 +212,13 @@ CLAIMS: dict[str, Claim] = {
     ),
     "purge.schema": Claim(DOCUMENTED, DOC, '{"removed": 2, "status": "completed"}'),
     "purge.purged_job_reply": Claim(
-        RECORD_ONLY, facts("1.8"), "What status the purged jobs then report (CANCELLED? 404?) is [UNK]."
+        RECORD_ONLY, DOC, "What a purged job then reports (CANCELLED, or 404) is not published."
     ),
     # /health
     "health.schema": Claim(
         OBSERVED,
-        facts("1.9"),
-        'Real responses carry six worker counters: {"jobs": {completed, failed, inProgress, inQueue, retried}, '
+        LIVE_PROTOCOL,
+        'Real replies carry six worker counters: {"jobs": {completed, failed, inProgress, inQueue, retried}, '
         '"workers": {idle, initializing, ready, running, throttled, unhealthy}}',
     ),
     "health.counts": Claim(
@@ -204,45 +229,53 @@ CLAIMS: dict[str, Claim] = {
     # webhooks
     "webhook.delivery": Claim(
         DOCUMENTED,
-        facts("2"),
+        SEND_REQUESTS,
         "When your job completes, Runpod will send a POST request to your webhook URL containing the same "
         "information as the /status/JOB_ID endpoint",
     ),
     "webhook.retries": Claim(
         DOCUMENTED,
-        facts("2"),
+        SEND_REQUESTS,
         "Your webhook should return a 200 status code. If the call fails, Runpod retries up to 2 more times "
         "with a 10-second delay.",
     ),
     "webhook.payload": Claim(
-        OBSERVED, facts("2"), "Captured cloud payload ... note it also carries input and webhook"
+        OBSERVED,
+        WEBHOOK_PAYLOAD_ISSUE,
+        "The cloud's webhook payload is the status object plus the job's input and webhook",
     ),
     "webhook.failed_jobs": Claim(
-        OBSERVED, facts("2"), 'Webhooks also fire for FAILED jobs with "status":"FAILED"'
+        OBSERVED, WEBHOOK_FAILED_ISSUE, 'Webhooks also fire for FAILED jobs, with "status":"FAILED"'
     ),
     # auth and bad input
-    "errors.auth": Claim(DOCUMENTED, facts("4"), "missing or wrong API key | 401"),
+    "errors.auth": Claim(DOCUMENTED, SEND_REQUESTS, "A missing or wrong API key is answered 401"),
     "errors.bare_key": Claim(
         OBSERVED,
-        facts("1"),
-        "The docs show both authorization: Bearer <key> and the bare form "
-        "authorization: <key> ... so the gateway evidently accepts both",
+        OPERATION_REFERENCE,
+        "The docs' examples send both authorization: Bearer <key> and the bare form authorization: <key>, "
+        "so both are accepted",
     ),
     "errors.auth_reply": Claim(
-        RECORD_ONLY, facts("4"), "missing or wrong API key | 401 | [UNK] (body and headers)"
+        RECORD_ONLY, SEND_REQUESTS, "The body and headers of a 401 are not published."
     ),
     "errors.unknown_endpoint": Claim(
-        DOCUMENTED, facts("4"), 'unknown endpoint id | 404 ("Check your endpoint ID")'
+        DOCUMENTED, SEND_REQUESTS, 'An unknown endpoint id is answered 404 ("Check your endpoint ID")'
     ),
-    "errors.unknown_job": Claim(DOCUMENTED, facts("4"), "unknown / expired / TTL-deleted job id | 404"),
+    "errors.unknown_job": Claim(
+        DOCUMENTED, ENDPOINT_SETTINGS, "An unknown, expired or TTL-deleted job id is answered 404"
+    ),
     "errors.not_found_reply": Claim(
-        RECORD_ONLY, facts("4"), "unknown / expired / TTL-deleted job id | 404 | [UNK] (body)"
+        RECORD_ONLY, ENDPOINT_SETTINGS, "The body of a 404 for an unknown job is not published."
     ),
-    "errors.bad_input": Claim(DOCUMENTED, facts("4"), "malformed request / bad parameters | 400"),
+    "errors.bad_input": Claim(
+        DOCUMENTED, SEND_REQUESTS, "A malformed request or bad parameters are answered 400"
+    ),
     "errors.input_type_reply": Claim(
-        RECORD_ONLY, facts("2"), "Whether a non-object input (string, list, number) is accepted ... [UNK]"
+        RECORD_ONLY,
+        SEND_REQUESTS,
+        "Whether a non-object input (string, list, number) is accepted is not published.",
     ),
-    # rate limits and 429s: the 429 conformance suite (issue 5) covers these
+    # rate limits and 429s: the 429 tests cover these
     "ratelimit.table": Claim(
         DOCUMENTED,
         DOC,
@@ -270,9 +303,9 @@ CLAIMS: dict[str, Claim] = {
     # the SDK waits as told, so a Retry-After that is sent must say when a request is accepted again
     "ratelimit.retry_after": Claim(
         OBSERVED,
-        facts("6.2"),
-        "GET calls (status, stream, health) that get 429/408 are retried up to 5 "
-        "times, honouring `Retry-After`",
+        PY_SDK_HTTP,
+        "The official Python SDK retries GET calls (status, stream, health) that get 429 or 408 up to 5 "
+        "times, honouring Retry-After",
         owner="ratelimit",
     ),
     # a refusal, like every error reply, is a JSON object saying why; a refused submit creates no job
@@ -284,8 +317,8 @@ CLAIMS: dict[str, Claim] = {
     ),
     "ratelimit.headers": Claim(
         RECORD_ONLY,
-        facts("4"),
-        "rate limited | 429 | [UNK]; Retry-After / RateLimit headers [UNK] for this host",
+        SEND_REQUESTS,
+        "A 429's body and its Retry-After and RateLimit headers are not published for this service.",
         owner="ratelimit",
     ),
 }

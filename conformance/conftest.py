@@ -94,7 +94,7 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
         yield found
         return
     with booted_emulator() as emulator:
-        # the emulator's limits are exactly 10 MiB / 20 MiB (facts §1.1), so its bisection starts
+        # the emulator's limits are exactly 10 MiB / 20 MiB (docs/api-behaviour.md §4), so its bisection starts
         # collapsed: 2 requests when right, a full search to the byte when not
         profile = (
             given_profile

@@ -28,7 +28,7 @@ class RateLimit:
     """Requests in flight at once; None: not limited."""
 
 
-# endpoint-operations.md, "Rate limits": every window is 10 s.
+# docs/api-behaviour.md §6 (the documented table): every window is 10 s.
 DOCUMENTED_LIMITS: dict[str, RateLimit] = {
     "run": RateLimit(1000, 10.0, 200),
     "runsync": RateLimit(2000, 10.0, 400),

@@ -98,7 +98,7 @@ async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequenc
     base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     # The store keeps up to max_jobs live records that a full collection must walk (about 1 ms
     # per 1k objects here): freeze start-up objects, and make full collections rarer (every
-    # 1000 gen-1 passes instead of 10) so they stay out of p99 (perf-baselines.md, GC tail).
+    # 1000 gen-1 passes instead of 10) so they stay out of p99 (docs/performance-notes.md, the bounded store).
     gc.freeze()
     gc.set_threshold(700, 10, 1000)
     stop = asyncio.Event()
@@ -174,7 +174,7 @@ def run_from_args(args: argparse.Namespace, *, prog: str = "python -m emulator")
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop when installed (perf-baselines.md: about +15% on small replies)."""
+    """uvloop when installed (docs/performance-notes.md: about +15% on small replies)."""
     try:
         import uvloop
     except ImportError:

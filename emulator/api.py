@@ -27,7 +27,7 @@ from emulator.wire import (
 
 RUNSYNC_DEFAULT_WAIT_MS = 90_000  # doc
 STATUS_SYNC_DEFAULT_WAIT_MS = 90_000  # emulator's choice, as runsync
-STREAM_DEFAULT_WAIT_MS = 10_000  # facts §1.5 (mcp): the server holds an empty /stream 10 s
+STREAM_DEFAULT_WAIT_MS = 10_000  # docs/api-behaviour.md §4 (mcp): the server holds an empty /stream 10 s
 TTL_QUERY_RANGE_MS = (0, 7 * 86_400_000)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 MIB = 1024 * 1024
-RUN_BODY_LIMIT = 10 * MIB  # facts §1.1: 10 MiB, refused with 400
+RUN_BODY_LIMIT = 10 * MIB  # docs/api-behaviour.md §4: 10 MiB, refused with 400
 RUNSYNC_BODY_LIMIT = 20 * MIB  # doc: 20 MB
 DISTRIBUTIONS = ("fixed", "uniform", "exponential", "lognormal")
 SCALERS = ("queue_delay", "request_count")

@@ -2,7 +2,7 @@
 
 ApiError (500)
 ├── BadRequest (400)             malformed JSON, missing/wrong-typed field, bad query value
-│   ├── BodyTooLarge (400)       RFC 7807 problem body, as the real /run answers (facts §1.1)
+│   ├── BodyTooLarge (400)       RFC 7807 problem body, as the real /run answers (docs/api-behaviour.md §4)
 │   └── JobNotRetryable (400)    /retry of a job that is not FAILED/TIMED_OUT (emulator's choice)
 ├── Unauthorized (401)           missing or wrong API key / admin key
 ├── NotFound (404)               unknown route

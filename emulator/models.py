@@ -20,7 +20,7 @@ class JobStatus(StrEnum):
 Q, P = JobStatus.IN_QUEUE, JobStatus.IN_PROGRESS
 DONE, FAIL, CANCEL, TIMEOUT = JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT
 
-# Observed moves (facts §3): run, finish, cancel, retry. TIMED_OUT from IN_QUEUE is the doc's
+# Observed moves (docs/api-behaviour.md §3): run, finish, cancel, retry. TIMED_OUT from IN_QUEUE is the doc's
 # "expired before it was picked up"; from IN_PROGRESS, "the worker failed to report back".
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     Q: frozenset({P, CANCEL, TIMEOUT}),
@@ -122,7 +122,7 @@ class Job:
         self.chunks.append(chunk)
 
     def take_chunks(self) -> list[Any]:
-        """Chunks are drained on read (facts §1.5)."""
+        """Chunks are drained on read (docs/api-behaviour.md §4)."""
         chunks, self.chunks = self.chunks, None
         if self.pending_output:
             # A non-streaming job's output reaches /stream readers once (emulator's choice).
@@ -163,7 +163,7 @@ class Job:
                 callback()
 
     def to_status(self) -> dict[str, Any]:
-        """The status object as the real API shows it (facts §3): fields appear as they apply."""
+        """The status object as the real API shows it (docs/api-behaviour.md §3): fields appear as they apply."""
         body: dict[str, Any] = {"id": self.id, "status": self.status.value}
         if self.delay_ms is not None:
             body["delayTime"] = self.delay_ms

@@ -1,4 +1,4 @@
-"""/v2/{endpoint_id}/openai/v1/...: routed through the queue as jobs (facts §1.10), answered when done.
+"""/v2/{endpoint_id}/openai/v1/...: routed through the queue as jobs (docs/api-behaviour.md §4), answered when done.
 
 The job's input is `{"openai_route": "/v1/...", "openai_input": body}`; a JSON answer is the job's
 output; with `"stream": true` the job's chunks (server-sent-event text) are relayed as they come.

@@ -2,7 +2,7 @@
 
 Memory stays flat under load: a job leaves the store when its TTL or its result retention runs out
 (checked on access and by a sweep timer), and each endpoint holds at most `max_jobs`, evicting the
-oldest finished result first (perf-baselines.md: unbounded stores ruin p99).
+oldest finished result first (docs/performance-notes.md: unbounded stores ruin p99).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class EndpointJobs:
         self.queued = 0
         self.queued_normal = 0
         self.in_progress = 0
-        # Ids, not jobs: the eviction queue adds nothing to full collections (perf-baselines.md).
+        # Ids, not jobs: the eviction queue adds nothing to full collections (docs/performance-notes.md).
         self.finished_order: deque[str] = deque()
         self.stats = Stats()
         self.pump: Callable[[], None] = lambda: None
@@ -147,7 +147,7 @@ class EndpointJobs:
         now = self.clock.now()
         self.in_progress -= 1
         if self.jobs.get(job.id) is not job:
-            return  # deleted mid-run (TTL): the worker's result has nowhere to go (facts §8, #56)
+            return  # deleted mid-run (TTL): the worker's result has nowhere to go (docs/api-behaviour.md §8, #56)
         job.finished = now
         job.execution_ms = int((now - (job.started or now)) * 1000)
         job.error = error

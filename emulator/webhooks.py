@@ -1,4 +1,4 @@
-"""Webhook delivery: on a final state, POST the status object plus `input` and `webhook` (facts §2).
+"""Webhook delivery: on a final state, POST the status object plus `input` and `webhook` (docs/api-behaviour.md §2).
 
 A non-2xx reply, a timeout or a connection error is retried (`webhook_attempts` in all, default 3,
 `webhook_retry_delay_s` apart, default 10 s, waited on the emulator's clock). Only loopback targets

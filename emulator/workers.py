@@ -23,7 +23,7 @@ from emulator.store import EndpointJobs
 from worker.contract import ContractError, Plan, plan
 
 CHUNK_LIMIT = 1024 * 1024  # doc: a streamed chunk is at most 1 MB; larger ones are split
-EXECUTION_TIMEOUT_ERROR = "executionTimeout exceeded"  # facts §3 (observed)
+EXECUTION_TIMEOUT_ERROR = "executionTimeout exceeded"  # docs/api-behaviour.md §3 (observed)
 WORKER_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 

@@ -25,7 +25,7 @@ _SECRET_FLAG = re.compile(r"(--?[\w-]*(?:key|token|secret|password)(?:[\s=]+))(?
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse prints usage plus the error; the brief asks for one clear line and exit 2.
+    """argparse prints usage plus the error; podbench answers bad usage with one clear line and exit 2.
 
     Abbreviations are off: with them `--api-key SECRET` silently meant `--api-key-env SECRET`,
     and the key went into the manifest as a variable name.

@@ -1,6 +1,7 @@
 """Match what the run shows to the troubleshooting table of the source document.
 
-endpoint-operations.md, "Troubleshooting": Issue | Possible Causes | Solutions. Each row is checked
+RunPod's "Endpoint operations" page (https://docs.runpod.io/serverless/endpoints/operations),
+"Troubleshooting": Issue | Possible Causes | Solutions. Each row is checked
 against the data; a row the data cannot speak to says so instead of claiming all is well.
 """
 

@@ -8,7 +8,7 @@ Imports nothing of podbench, so the same code runs behind the emulator and as a 
                             the output is the list of chunks
     {"output_bytes": N}     returns a string of exactly N bytes
     {"output": X}           returns X
-    {"openai_route": ...}   a small deterministic OpenAI-style answer (facts §1.10)
+    {"openai_route": ...}   a small deterministic OpenAI-style answer (docs/api-behaviour.md §4)
     anything else           echoed back as the output
 
 `plan(input)` turns an input into a `Plan` without doing anything, so the emulator can play it on

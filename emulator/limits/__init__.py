@@ -1,4 +1,4 @@
-"""Rate limits, concurrency limits and the queue rule of an emulated endpoint (issue 3).
+"""Rate limits, concurrency limits and the queue rule of an emulated endpoint.
 
 Pure and clock-driven: every decision takes `now` from the caller, nothing here imports aiohttp.
 `gate.LimitGate` is the emulator's `RequestGate`; `config` holds the documented table and the

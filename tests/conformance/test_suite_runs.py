@@ -7,7 +7,7 @@ from conformance_harness import run_suite
 
 from conformance.claims import CLAIMS
 
-# Emulator findings the suite reports and the emulator has not fixed yet (see .coordination/conformance.md).
+# Emulator findings the suite reports and the emulator has not fixed yet (none today).
 KNOWN_EMULATOR_FINDINGS: set[str] = set()
 
 

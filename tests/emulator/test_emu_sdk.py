@@ -1,7 +1,7 @@
 """The official runpod SDK (sync and asyncio clients) end to end against the emulator on a real socket.
 
 The emulator runs in a thread with its own loop (the sync SDK blocks), on the real clock; jobs use
-tiny sleeps. SDK quirks (facts §6): inputs are wrapped in {"input": ...} by the SDK, `Job.stream`
+tiny sleeps. SDK quirks (docs/api-behaviour.md §7): inputs are wrapped in {"input": ...} by the SDK, `Job.stream`
 sleeps 1 s before each poll, the asyncio `Job.output` needs a timeout.
 """
 

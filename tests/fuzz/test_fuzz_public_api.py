@@ -368,7 +368,7 @@ def test_non_standard_json_numbers_are_refused(unchanged: Target, raw: bytes) ->
 
 
 def test_thousands_of_requests_were_sent(target: Target) -> None:
-    """Runs last in this module: the properties above really did send what the brief asks."""
+    """Runs last in this module: the properties above really did send the requests they claim to have sent."""
     if target.sent < 2000:
         pytest.fail(f"only {target.sent} fuzz requests were sent")
     print(f"fuzz requests sent: {target.sent}")
