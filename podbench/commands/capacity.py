@@ -12,10 +12,12 @@ from typing import Any
 
 import requests
 
-from podbench.capacity.output import build_capacity, summarize_run, update_manifest, write_json
-from podbench.capacity.plan import StepPlan, load_plan, resolve_profile
-from podbench.capacity.runner import RunData, StepRunner
-from podbench.capacity.slo import Slo, parse_slo
+from capacity.errors import CapacityError
+from capacity.output import build_capacity, summarize_run, update_manifest, write_json
+from capacity.ramp import Ramp, load_ramp, resolve_profile
+from capacity.runner import RunData, StepRunner
+from capacity.slo import Slo, parse_slo
+from podbench import __version__
 from podbench.embedded import embedded_emulator
 from podbench.errors import TargetUnreachable, UsageError
 from podbench.target import Target, add_target_arguments, real_target_from_args
@@ -69,6 +71,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except CapacityError as exc:  # the room's refusals are bad usage here: one line, exit 2
+        raise UsageError(str(exc)) from exc
+
+
+def _run(args: argparse.Namespace) -> int:
     slo = parse_slo(args.slo)
     if args.target_rps is not None and args.target_rps <= 0:
         raise UsageError("--target-rps must be positive")
@@ -76,21 +85,21 @@ def run(args: argparse.Namespace) -> int:
     if args.submit:
         overrides["submit"] = args.submit
     profile_path = resolve_profile(args.profile)
-    plan = load_plan(profile_path, overrides)
+    ramp = load_ramp(profile_path, overrides)
     if args.emulator_config is not None and not args.emulator_config.is_file():
         raise UsageError(f"emulator config {str(args.emulator_config)!r} not found")
     _prepare_out(args.out)
-    target_rps = args.target_rps if args.target_rps is not None else plan.target_rps
+    target_rps = args.target_rps if args.target_rps is not None else ramp.target_rps
     real = real_target_from_args(args, os.environ)
     if real is not None:
-        _announce_cost(plan, real)
-        return _measure(real, real.api_key(), plan, slo, args, profile_path.stem, target_rps)
+        _announce_cost(ramp, real)
+        return _measure(real, real.api_key(), ramp, slo, args, profile_path.stem, target_rps)
     with embedded_emulator(
         config=args.emulator_config, extra_args=args.emulator_arg, api_key_env=args.api_key_env
     ) as emulator:
-        if plan.emulator:
-            _patch_emulator(emulator.target, emulator.admin_key, plan.emulator)
-        return _measure(emulator.target, emulator.api_key, plan, slo, args, profile_path.stem, target_rps)
+        if ramp.emulator:
+            _patch_emulator(emulator.target, emulator.admin_key, ramp.emulator)
+        return _measure(emulator.target, emulator.api_key, ramp, slo, args, profile_path.stem, target_rps)
 
 
 def _prepare_out(out: Path) -> None:
@@ -100,11 +109,11 @@ def _prepare_out(out: Path) -> None:
         raise UsageError(f"cannot create --out {str(out)!r}: {exc.strerror}") from exc
 
 
-def _announce_cost(plan: StepPlan, target: Target) -> None:
-    low, high = plan.planned_jobs()
+def _announce_cost(ramp: Ramp, target: Target) -> None:
+    low, high = ramp.planned_jobs()
     print(
         f"podbench capacity: against {target.base_url} (endpoint {target.endpoint_id}) this run submits "
-        f"{low}–{high} jobs ({plan.submit}), each running your worker; stop with Ctrl-C",
+        f"{low}–{high} jobs ({ramp.submit}), each running your worker; stop with Ctrl-C",
         file=sys.stderr,
     )
 
@@ -137,7 +146,7 @@ def _check_reachable(target: Target, api_key: str) -> None:
 def _measure(
     target: Target,
     api_key: str,
-    plan: StepPlan,
+    ramp: Ramp,
     slo: Slo,
     args: argparse.Namespace,
     profile: str,
@@ -149,7 +158,7 @@ def _measure(
     def progress(line: str) -> None:
         print(f"[{(datetime.now(UTC) - started).total_seconds():6.1f} s] {line}", file=sys.stderr, flush=True)
 
-    runner = StepRunner(target.base_url, target.endpoint_id, api_key, plan, slo, progress=progress)
+    runner = StepRunner(target.base_url, target.endpoint_id, api_key, ramp, slo, progress=progress)
     data = _run_runner(runner)
     ended = datetime.now(UTC)
     steps = summarize_run(data, slo)
@@ -157,12 +166,13 @@ def _measure(
         data,
         steps,
         slo=slo,
-        plan=plan,
+        ramp=ramp,
         target=target.describe(),
         profile=profile,
         started=started,
         ended=ended,
         target_rps=target_rps,
+        podbench_version=__version__,
     )
     write_json(args.out / "capacity.json", payload)
     update_manifest(
@@ -172,7 +182,8 @@ def _measure(
         started=started,
         ended=ended,
         interrupted=data.interrupted,
-        seed=plan.seed,
+        seed=ramp.seed,
+        podbench_version=__version__,
         profile=profile,
     )
     _print_summary(payload, args.out)

@@ -7,7 +7,7 @@ import heapq
 import random
 from collections.abc import Callable, Sequence
 
-from podbench.capacity.steps import JobRecord, StepWindow
+from capacity.steps import JobRecord, StepWindow
 
 
 def simulate_waits(

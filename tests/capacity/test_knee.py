@@ -7,11 +7,11 @@ import random
 import pytest
 from capacity_sim import simulate_steps
 
-from podbench.capacity.analysis import find_knee, measured_service, model_knee_rps, model_section
-from podbench.capacity.model import ServiceTime
-from podbench.capacity.slo import Slo
-from podbench.capacity.steps import HealthSample, JobRecord, StepSummary, StepWindow, percentile, summarize
-from podbench.capacity.trend import Trend, classify, fit_slope
+from capacity.analysis import find_knee, measured_service, model_knee_rps, model_section
+from capacity.model import ServiceTime
+from capacity.slo import Slo
+from capacity.steps import HealthSample, JobRecord, StepSummary, StepWindow, percentile, summarize
+from capacity.trend import Trend, classify, fit_slope
 
 SLO = Slo(95, 500)
 

@@ -10,7 +10,7 @@ from capacity_sim import simulate_waits
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podbench.capacity.model import ServiceTime, busy_workers, capacity_rps, erlang_b, erlang_c, predict
+from capacity.model import ServiceTime, busy_workers, capacity_rps, erlang_b, erlang_c, predict
 
 
 def erlang_c_by_definition(c: int, a: float) -> float:

@@ -1,4 +1,4 @@
-"""Worker recommendations, SLO parsing and the step plan."""
+"""Worker recommendations, SLO parsing and the step ramp."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from podbench.capacity.model import ServiceTime
-from podbench.capacity.plan import StepPlan, load_plan, plan_from_table, resolve_profile
-from podbench.capacity.recommend import predicted_latency_ms, recommend
-from podbench.capacity.slo import Slo, parse_slo
-from podbench.errors import UsageError
+from capacity.errors import BadSettings, BadSlo
+from capacity.model import ServiceTime
+from capacity.ramp import Ramp, load_ramp, ramp_from_table, resolve_profile
+from capacity.recommend import predicted_latency_ms, recommend
+from capacity.slo import Slo, parse_slo
 
 
 def test_recommendation_is_the_smallest_count_meeting_the_slo() -> None:
@@ -50,30 +50,30 @@ def test_parse_slo(text: str, pct: float, ms: float) -> None:
 
 
 @pytest.mark.parametrize("text", ["p95<=500", "p100_ms<=5", "p95_ms<=0", "latency<=500", ""])
-def test_bad_slo_is_a_usage_error(text: str) -> None:
-    with pytest.raises(UsageError, match="--slo"):
+def test_bad_slo_is_refused(text: str) -> None:
+    with pytest.raises(BadSlo, match="--slo"):
         parse_slo(text)
 
 
-def test_plan_rates_additive_and_geometric() -> None:
-    assert list(StepPlan(start_rps=2, step_rps=2, max_rps=8).rates()) == [2, 4, 6, 8]
-    assert list(StepPlan(start_rps=2, step_factor=2, max_rps=16).rates()) == [2, 4, 8, 16]
-    low, high = StepPlan(
+def test_ramp_rates_additive_and_geometric() -> None:
+    assert list(Ramp(start_rps=2, step_rps=2, max_rps=8).rates()) == [2, 4, 6, 8]
+    assert list(Ramp(start_rps=2, step_factor=2, max_rps=16).rates()) == [2, 4, 8, 16]
+    low, high = Ramp(
         start_rps=2, step_rps=2, max_rps=8, min_hold_s=1, max_hold_s=2, refine_steps=0, saturation_hold_s=0
     ).planned_jobs()
     assert (low, high) == (20, 40)
 
 
-def test_plan_from_profile_file(tmp_path: Path) -> None:
+def test_ramp_from_profile_file(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text(
         '[capacity]\nstart_rps = 5\nmax_rps = 20\nsubmit = "run"\ninput = {sleep = 0.05}\n'
         "[capacity.emulator]\nworkers_max = 2\n[load]\nother = 1\n"
     )
-    plan = load_plan(resolve_profile(str(path)), {"max_hold_s": 5.0})
-    assert (plan.start_rps, plan.max_rps, plan.submit, plan.max_hold_s) == (5.0, 20.0, "run", 5.0)
-    assert plan.input == {"sleep": 0.05}
-    assert plan.emulator == {"workers_max": 2}
+    ramp = load_ramp(resolve_profile(str(path)), {"max_hold_s": 5.0})
+    assert (ramp.start_rps, ramp.max_rps, ramp.submit, ramp.max_hold_s) == (5.0, 20.0, "run", 5.0)
+    assert ramp.input == {"sleep": 0.05}
+    assert ramp.emulator == {"workers_max": 2}
 
 
 @pytest.mark.parametrize(
@@ -87,15 +87,15 @@ def test_plan_from_profile_file(tmp_path: Path) -> None:
         ({"input": 3}, "table"),
     ],
 )
-def test_bad_plan_is_a_usage_error(table: dict[str, object], message: str) -> None:
-    with pytest.raises(UsageError, match=message):
-        plan_from_table(table)
+def test_bad_ramp_is_refused(table: dict[str, object], message: str) -> None:
+    with pytest.raises(BadSettings, match=message):
+        ramp_from_table(table)
 
 
 def test_unknown_profile_and_bad_toml(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="unknown profile"):
+    with pytest.raises(BadSettings, match="unknown profile"):
         resolve_profile("no-such-profile")
     bad = tmp_path / "bad.toml"
     bad.write_text("[capacity\n")
-    with pytest.raises(UsageError, match="not valid TOML"):
-        load_plan(bad)
+    with pytest.raises(BadSettings, match="not valid TOML"):
+        load_ramp(bad)

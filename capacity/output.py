@@ -13,18 +13,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from podbench import __version__
-from podbench.capacity.analysis import (
+from capacity.analysis import (
     find_knee,
     light_load_overhead_ms,
     measured_service,
     measured_workers,
     model_section,
 )
-from podbench.capacity.plan import StepPlan
-from podbench.capacity.runner import RunData
-from podbench.capacity.slo import Slo
-from podbench.capacity.steps import StepSummary, summarize
+from capacity.ramp import Ramp
+from capacity.runner import RunData
+from capacity.slo import Slo
+from capacity.steps import StepSummary, summarize
 
 MAX_TIMELINE_POINTS = 2000
 LATENCY_MEANING = "end-to-end job latency in ms: from sending /runsync (or /run) to seeing the final status"
@@ -44,19 +43,20 @@ def build_capacity(
     steps: Sequence[StepSummary],
     *,
     slo: Slo,
-    plan: StepPlan,
+    ramp: Ramp,
     target: Mapping[str, object],
     profile: str,
     started: datetime,
     ended: datetime,
     target_rps: float | None,
+    podbench_version: str,
 ) -> dict[str, Any]:
     knee = find_knee(steps)
     target_for_advice = target_rps if target_rps is not None else knee.knee_rps
     model, advice = model_section(steps, slo, target_for_advice)
     service = measured_service(steps)
     return {
-        "podbench_version": __version__,
+        "podbench_version": podbench_version,
         "target": dict(target),
         "profile": profile,
         "started": utc_iso(started),
@@ -68,8 +68,8 @@ def build_capacity(
             "limit_ms": slo.limit_ms,
             "latency": LATENCY_MEANING,
         },
-        "submit": plan.submit,
-        "job_input": dict(plan.input),
+        "submit": ramp.submit,
+        "job_input": dict(ramp.input),
         "max_sustainable_rps": _round(knee.max_sustainable_rps, 2),
         "saturated": knee.saturated,
         "knee_rps": _round(knee.knee_rps, 2),
@@ -165,6 +165,7 @@ def update_manifest(
     ended: datetime,
     interrupted: bool,
     seed: int,
+    podbench_version: str,
     profile: str | None = None,
 ) -> None:
     """Add `kind` to DIR/manifest.json, keeping what other producers wrote there."""
@@ -176,7 +177,7 @@ def update_manifest(
     kinds = list(manifest.get("kind", []))
     if kind not in kinds:
         kinds.append(kind)
-    manifest.update({"podbench_version": __version__, "kind": kinds, "target": dict(target)})
+    manifest.update({"podbench_version": podbench_version, "kind": kinds, "target": dict(target)})
     manifest.setdefault("started", utc_iso(started))
     manifest["ended"] = utc_iso(ended)
     manifest["interrupted"] = bool(manifest.get("interrupted", False)) or interrupted

@@ -7,10 +7,10 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from podbench.capacity.model import FORMULAS, ServiceTime, capacity_rps, predict
-from podbench.capacity.recommend import Recommendation, predicted_latency_ms, recommend
-from podbench.capacity.slo import Slo
-from podbench.capacity.steps import StepSummary
+from capacity.model import FORMULAS, ServiceTime, capacity_rps, predict
+from capacity.recommend import Recommendation, predicted_latency_ms, recommend
+from capacity.slo import Slo
+from capacity.steps import StepSummary
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 
 import aiohttp
 
-from podbench.capacity.plan import StepPlan
-from podbench.capacity.slo import Slo
-from podbench.capacity.steps import FINAL_STATUSES, HealthSample, JobRecord, StepWindow, summarize
-from podbench.capacity.trend import classify, counting_stderr
+from capacity.ramp import Ramp
+from capacity.slo import Slo
+from capacity.steps import FINAL_STATUSES, HealthSample, JobRecord, StepWindow, summarize
+from capacity.trend import classify, counting_stderr
 
 IN_SYSTEM_SAMPLE_S = 0.1
 CHECK_EVERY_S = 0.5
@@ -48,19 +48,19 @@ class StepRunner:
         base_url: str,
         endpoint_id: str,
         api_key: str,
-        plan: StepPlan,
+        ramp: Ramp,
         slo: Slo,
         progress: Progress | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.root = f"{base_url.rstrip('/')}/{endpoint_id}"
         self.headers = {"Authorization": f"Bearer {api_key}"}
-        self.plan = plan
+        self.ramp = ramp
         self.slo = slo
         self.progress = progress or (lambda _line: None)
         self._clock = clock
         self._t0 = clock()
-        self._rng = random.Random(plan.seed)
+        self._rng = random.Random(ramp.seed)
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.data = RunData()
@@ -70,7 +70,7 @@ class StepRunner:
 
     async def run(self) -> RunData:
         """The whole ramp, refinement and drain; always returns what was measured so far."""
-        connector = aiohttp.TCPConnector(limit=self.plan.max_in_flight + 8)
+        connector = aiohttp.TCPConnector(limit=self.ramp.max_in_flight + 8)
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
         async with aiohttp.ClientSession(
             connector=connector, timeout=timeout, headers=self.headers
@@ -80,7 +80,7 @@ class StepRunner:
             sampler = asyncio.create_task(self._sample())
             try:
                 await self._ramp()
-                await self._drain(self.plan.drain_s)
+                await self._drain(self.ramp.drain_s)
             except asyncio.CancelledError:
                 self.data.interrupted = True
                 raise
@@ -97,7 +97,7 @@ class StepRunner:
         always-busy workers, which caps the knee), then bisection below the failing rate."""
         passed: list[float] = []
         failing: float | None = None
-        for rate in self.plan.rates():
+        for rate in self.ramp.rates():
             if await self._step(rate, kind="ramp"):
                 passed.append(rate)
             else:
@@ -105,9 +105,9 @@ class StepRunner:
                 break
         if failing is None:
             return
-        if self.plan.saturation_hold_s > 0:
+        if self.ramp.saturation_hold_s > 0:
             await self._drain_backlog()
-            overload = max(failing, self._capacity_estimate()) * self.plan.saturation_factor
+            overload = max(failing, self._capacity_estimate()) * self.ramp.saturation_factor
             await self._step(round(overload, 2), kind="saturation")
             window = self.data.windows[-1]
             if window.verdict == "growing" and self._last_summary.achieved_rps > 0:
@@ -115,7 +115,7 @@ class StepRunner:
                 failing = min(failing, ceiling)
                 passed = [r for r in passed if r < ceiling]
         passing = max(passed, default=0.0)
-        for _ in range(self.plan.refine_steps):
+        for _ in range(self.ramp.refine_steps):
             rate = round((passing + failing) / 2, 2)
             if rate <= 0 or failing - passing < 0.02 * failing:
                 break
@@ -129,7 +129,7 @@ class StepRunner:
         """Wait for the backlog to clear: long enough at the estimated capacity, at least drain_s."""
         capacity = self._capacity_estimate()
         needed = 1.5 * self._in_flight / capacity if capacity > 0 else 0.0
-        await self._drain(min(MAX_DRAIN_S, max(self.plan.drain_s, needed)))
+        await self._drain(min(MAX_DRAIN_S, max(self.ramp.drain_s, needed)))
 
     def _capacity_estimate(self) -> float:
         """c / E[S] from what was seen so far, so the saturation step overloads even when the
@@ -146,14 +146,14 @@ class StepRunner:
         self.data.windows.append(window)
         next_send = window.start_t
         fixed = kind == "saturation"
-        hold = self.plan.saturation_hold_s if fixed else self.plan.max_hold_s
-        check_at = window.start_t + (hold if fixed else self.plan.min_hold_s)
+        hold = self.ramp.saturation_hold_s if fixed else self.ramp.max_hold_s
+        check_at = window.start_t + (hold if fixed else self.ramp.min_hold_s)
         deadline = window.start_t + hold
         while True:
             now = self.now()
             if now >= next_send:
                 self._submit(window.index)
-                next_send += self._rng.expovariate(rate) if self.plan.arrivals == "poisson" else 1 / rate
+                next_send += self._rng.expovariate(rate) if self.ramp.arrivals == "poisson" else 1 / rate
                 continue
             if now >= check_at:
                 verdict = self._trend(window, now, final=now >= deadline)
@@ -203,7 +203,7 @@ class StepRunner:
     def _submit(self, step: int) -> None:
         record = JobRecord(step=step, submitted_t=self.now())
         self.data.jobs.append(record)
-        if self._in_flight >= self.plan.max_in_flight:
+        if self._in_flight >= self.ramp.max_in_flight:
             record.status = "NOT_SENT"  # the client's own bound: counted, never silently absorbed
             return
         self._in_flight += 1
@@ -218,7 +218,7 @@ class StepRunner:
             while body is not None and body.get("status") not in FINAL_STATUSES and isinstance(job_id, str):
                 # a poll every 10 % of the job's age keeps the latency error near 10 % for long waits
                 age = self.now() - record.submitted_t
-                await asyncio.sleep(max(self.plan.poll_interval_s, min(MAX_POLL_INTERVAL_S, 0.1 * age)))
+                await asyncio.sleep(max(self.ramp.poll_interval_s, min(MAX_POLL_INTERVAL_S, 0.1 * age)))
                 record.polls += 1
                 body = await self._get_json(f"{self.root}/status/{job_id}")
             if body is not None:
@@ -229,9 +229,9 @@ class StepRunner:
             self._in_flight -= 1
 
     async def _send_job(self, record: JobRecord) -> dict[str, Any] | None:
-        path = "runsync" if self.plan.submit == "runsync" else "run"
+        path = "runsync" if self.ramp.submit == "runsync" else "run"
         self.data.requests += 1
-        async with self._session.post(f"{self.root}/{path}", json={"input": dict(self.plan.input)}) as resp:
+        async with self._session.post(f"{self.root}/{path}", json={"input": dict(self.ramp.input)}) as resp:
             record.http_status = resp.status
             if resp.status >= 300:
                 record.status = "RATE_LIMITED" if resp.status == 429 else "HTTP_ERROR"
@@ -268,7 +268,7 @@ class StepRunner:
             now = self.now()
             self.data.in_system.append((now, float(self._in_flight)))
             if now >= next_health:
-                next_health = now + self.plan.health_interval_s
+                next_health = now + self.ramp.health_interval_s
                 task = asyncio.create_task(self._sample_health(now))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)

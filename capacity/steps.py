@@ -7,8 +7,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from podbench.capacity.slo import Slo
-from podbench.capacity.trend import Trend, classify
+from capacity.slo import Slo
+from capacity.trend import Trend, classify
 
 SETTLE_FRACTION = 0.25
 """Throughput is counted after the first quarter of a step (at most MAX_SETTLE_S): the pipeline fills first."""

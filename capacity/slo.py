@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from podbench.errors import UsageError
+from capacity.errors import BadSlo
 
 _SLO = re.compile(r"^\s*p(?P<pct>\d{1,2}(?:\.\d+)?)_ms\s*<=?\s*(?P<ms>\d+(?:\.\d+)?)\s*$")
 
@@ -37,13 +37,13 @@ def parse_slo(text: str) -> Slo:
     """`p95_ms<=500` → Slo(95, 500); anything else is a usage error naming the expected form."""
     match = _SLO.match(text)
     if not match:
-        raise UsageError(
+        raise BadSlo(
             f"bad --slo {text!r}: expected e.g. 'p95_ms<=500' (percentile of end-to-end job latency)"
         )
     percentile = float(match["pct"])
     limit_ms = float(match["ms"])
     if not 0 < percentile < 100:
-        raise UsageError(f"bad --slo {text!r}: the percentile must be between 0 and 100")
+        raise BadSlo(f"bad --slo {text!r}: the percentile must be between 0 and 100")
     if limit_ms <= 0:
-        raise UsageError(f"bad --slo {text!r}: the latency limit must be positive")
+        raise BadSlo(f"bad --slo {text!r}: the latency limit must be positive")
     return Slo(percentile, limit_ms)

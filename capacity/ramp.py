@@ -1,4 +1,4 @@
-"""The step plan of a capacity run: the `[capacity]` table of a profile, checked at the edge."""
+"""The step ramp of a capacity run: the `[capacity]` table of a profile, checked at the edge."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from podbench.errors import UsageError
+from capacity.errors import BadSettings
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 SUBMIT_MODES = ("runsync", "run")
 ARRIVALS = ("poisson", "uniform")
 
 
 @dataclass(frozen=True)
-class StepPlan:
+class Ramp:
     start_rps: float = 2.0
     step_rps: float = 2.0
     step_factor: float = 1.0
@@ -75,66 +75,66 @@ def resolve_profile(name_or_file: str) -> Path:
     path = Path(name_or_file)
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
-            raise UsageError(f"profile file {name_or_file!r} not found")
+            raise BadSettings(f"profile file {name_or_file!r} not found")
         return path
     named = PROFILES_DIR / f"{name_or_file}.toml"
     if not named.is_file():
         known = sorted(p.stem for p in PROFILES_DIR.glob("*.toml")) if PROFILES_DIR.is_dir() else []
-        raise UsageError(f"unknown profile {name_or_file!r} (known: {', '.join(known) or 'none'})")
+        raise BadSettings(f"unknown profile {name_or_file!r} (known: {', '.join(known) or 'none'})")
     return named
 
 
-def load_plan(path: Path, overrides: Mapping[str, Any] | None = None) -> StepPlan:
+def load_ramp(path: Path, overrides: Mapping[str, Any] | None = None) -> Ramp:
     """The `[capacity]` table of a profile (missing keys take defaults), then CLI overrides."""
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read profile {path}: {exc}") from exc
+        raise BadSettings(f"cannot read profile {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"profile {path} is not valid TOML: {exc}") from exc
+        raise BadSettings(f"profile {path} is not valid TOML: {exc}") from exc
     table = data.get("capacity", {})
     if not isinstance(table, dict):
-        raise UsageError(f"profile {path}: [capacity] must be a table")
-    return plan_from_table({**table, **(overrides or {})}, source=str(path))
+        raise BadSettings(f"profile {path}: [capacity] must be a table")
+    return ramp_from_table({**table, **(overrides or {})}, source=str(path))
 
 
-def plan_from_table(table: Mapping[str, Any], source: str = "profile") -> StepPlan:
-    known = {f.name: f for f in fields(StepPlan)}
+def ramp_from_table(table: Mapping[str, Any], source: str = "profile") -> Ramp:
+    known = {f.name: f for f in fields(Ramp)}
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
-            raise UsageError(f"{source}: unknown [capacity] key {key!r} (known: {', '.join(sorted(known))})")
+            raise BadSettings(f"{source}: unknown [capacity] key {key!r} (known: {', '.join(sorted(known))})")
         values[key] = _check(key, value, source)
-    plan = replace(StepPlan(), **values)
-    if plan.min_hold_s > plan.max_hold_s:
-        raise UsageError(f"{source}: min_hold_s must not exceed max_hold_s")
-    if plan.start_rps > plan.max_rps:
-        raise UsageError(f"{source}: start_rps must not exceed max_rps")
-    if plan.step_factor <= 1 and plan.step_rps <= 0:
-        raise UsageError(f"{source}: step_rps must be positive (or step_factor > 1)")
-    return plan
+    ramp = replace(Ramp(), **values)
+    if ramp.min_hold_s > ramp.max_hold_s:
+        raise BadSettings(f"{source}: min_hold_s must not exceed max_hold_s")
+    if ramp.start_rps > ramp.max_rps:
+        raise BadSettings(f"{source}: start_rps must not exceed max_rps")
+    if ramp.step_factor <= 1 and ramp.step_rps <= 0:
+        raise BadSettings(f"{source}: step_rps must be positive (or step_factor > 1)")
+    return ramp
 
 
 def _check(key: str, value: Any, source: str) -> Any:
     if key in ("input", "emulator"):
         if not isinstance(value, dict):
-            raise UsageError(f"{source}: capacity.{key} must be a table")
+            raise BadSettings(f"{source}: capacity.{key} must be a table")
         return value
     if key in ("submit", "arrivals"):
         choices = SUBMIT_MODES if key == "submit" else ARRIVALS
         if value not in choices:
-            raise UsageError(f"{source}: capacity.{key} must be one of {', '.join(choices)}")
+            raise BadSettings(f"{source}: capacity.{key} must be one of {', '.join(choices)}")
         return value
     if key == "target_rps" and value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UsageError(f"{source}: capacity.{key} must be a number")
+        raise BadSettings(f"{source}: capacity.{key} must be a number")
     if key in _POSITIVE and value <= 0:
-        raise UsageError(f"{source}: capacity.{key} must be positive")
+        raise BadSettings(f"{source}: capacity.{key} must be positive")
     if value < 0:
-        raise UsageError(f"{source}: capacity.{key} must not be negative")
+        raise BadSettings(f"{source}: capacity.{key} must not be negative")
     if key in ("refine_steps", "max_in_flight", "seed"):
         if not isinstance(value, int):
-            raise UsageError(f"{source}: capacity.{key} must be an integer")
+            raise BadSettings(f"{source}: capacity.{key} must be an integer")
         return value
     return float(value)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from podbench.capacity.model import ServiceTime, busy_workers, predict
-from podbench.capacity.slo import Slo
+from capacity.model import ServiceTime, busy_workers, predict
+from capacity.slo import Slo
 
 MAX_WORKERS_SEARCHED = 10_000
 
