@@ -1,29 +1,28 @@
-"""The simulated worker pool of one endpoint: scaler, cold starts, idle timeouts, job execution.
+"""The worker pool of one endpoint: scaler, cold starts, idle timeouts, dispatch.
 
 No task per job and no polling tick: `pump()` runs whenever something changes (a submit, a job
-ending, a worker becoming ready) and hands queued jobs to free slots. Simulated work is a chain of
-clock timers (one per streamed chunk, one at the end); a job whose plan takes no time completes
-inside `pump()` itself, so 10k instant jobs/s cost no timers at all.
+ending, a worker becoming ready) and hands queued jobs to free slots. How a worker runs a job is
+its backend's business (`emulator.backends`: simulated on the clock, an in-process handler, or a
+real worker process); the scaling and queue model here is the same for all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import random
 import string
+from collections.abc import Callable
 from typing import Any
 
+from emulator.backends import WorkerBackend
 from emulator.clock import Clock, Timer
 from emulator.faults import FaultDice
 from emulator.models import Job, JobStatus
-from emulator.runner import UserHandler
 from emulator.store import EndpointJobs
-from worker.contract import ContractError, Plan, plan
 
-CHUNK_LIMIT = 1024 * 1024  # doc: a streamed chunk is at most 1 MB; larger ones are split
 EXECUTION_TIMEOUT_ERROR = "executionTimeout exceeded"  # docs/api-behaviour.md §3 (observed)
+WORKER_LOST_ERROR = "worker stopped reporting"
 WORKER_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -42,14 +41,33 @@ class SimWorker:
         self.timer = timer
 
 
+BackendFactory = Callable[["Pool"], WorkerBackend]
+
+
+def default_backend(pool: Pool) -> WorkerBackend:
+    from emulator.backends.in_process import InProcessBackend
+    from emulator.backends.simulated import SimulatedBackend
+
+    spec = pool.jobs.config.handler
+    return InProcessBackend(pool, spec) if spec else SimulatedBackend(pool)
+
+
 class Pool:
-    def __init__(self, jobs: EndpointJobs, clock: Clock, dice: FaultDice, seed: int) -> None:
+    def __init__(
+        self,
+        jobs: EndpointJobs,
+        clock: Clock,
+        dice: FaultDice,
+        seed: int,
+        backend_factory: BackendFactory = default_backend,
+    ) -> None:
         self.jobs = jobs
         self.clock = clock
         self.dice = dice
         self.rng = random.Random(f"{seed}:{jobs.config.id}:workers")
         self.workers: list[SimWorker] = []
-        self.user_handler = UserHandler.load(jobs.config.handler) if jobs.config.handler else None
+        self.backend_factory = backend_factory
+        self.backend = backend_factory(self)
         self._pumping = False
         self._pump_soon = False
         self._scale_timer: Timer | None = None
@@ -57,8 +75,7 @@ class Pool:
         self._stop_timers: dict[Job, Timer] = {}
         jobs.pump = self.pump_soon
         jobs.stop_running = self._stop
-        for _ in range(jobs.config.workers_min):
-            self.workers.append(SimWorker(self._new_id(), "idle"))
+        self._add_initial_workers()
 
     # -- public --------------------------------------------------------------------------------
     def pump_soon(self) -> None:
@@ -102,7 +119,9 @@ class Pool:
     def reconfigure(self) -> None:
         """After a PATCH: honour new min/max at once (extra idle workers leave, missing ones cold-start)."""
         config = self.jobs.config
-        self.user_handler = UserHandler.load(config.handler) if config.handler else None
+        self.backend.reconfigure()
+        if self.backend.kind != default_kind(config.handler) and self.backend_factory is default_backend:
+            self.backend = default_backend(self)
         for worker in [w for w in self.workers if w.state in ("idle", "initializing")]:
             if len(self.workers) <= config.workers_max:
                 break
@@ -125,20 +144,29 @@ class Pool:
     def clear(self) -> None:
         for worker in self.workers:
             worker.set_timer(None)
+            self.backend.retire(worker)
         for timer in self._stop_timers.values():
             timer.cancel()
         if self._scale_timer is not None:
             self._scale_timer.cancel()
             self._scale_timer = None
-        self.workers = [SimWorker(self._new_id(), "idle") for _ in range(self.jobs.config.workers_min)]
+        self.workers = []
         self._running.clear()
         self._stop_timers.clear()
+        self._add_initial_workers()
+
+    def _add_initial_workers(self) -> None:
+        for _ in range(self.jobs.config.workers_min):
+            worker = SimWorker(self._new_id(), "initializing")
+            self.workers.append(worker)
+            if self.backend.launch(worker, initial=True):
+                worker.state = "idle"
 
     # -- scaling ---------------------------------------------------------------------------------
     def _free_worker(self) -> SimWorker | None:
-        per_worker = self.jobs.config.jobs_per_worker
+        free_slots = self.backend.free_slots
         for worker in self.workers:
-            if worker.state in ("idle", "running") and len(worker.jobs) < per_worker:
+            if worker.state in ("idle", "running") and free_slots(worker) > 0:
                 return worker
         return None
 
@@ -187,15 +215,14 @@ class Pool:
     def _cold_start(self) -> bool:
         worker = SimWorker(self._new_id(), "initializing")
         self.workers.append(worker)
-        delay = self.jobs.config.cold_start_s
-        if delay <= 0:
+        if self.backend.launch(worker, initial=False):
             worker.state = "idle"
             self._arm_idle(worker)
             return True
-        worker.set_timer(self.clock.call_later(delay, lambda: self._ready(worker)))
         return False
 
-    def _ready(self, worker: SimWorker) -> None:
+    def worker_ready(self, worker: SimWorker) -> None:
+        """A worker's cold start (or restart) is over: it takes work."""
         worker.timer = None
         if worker in self.workers and worker.state in ("initializing", "unhealthy"):
             worker.state = "idle"
@@ -217,11 +244,12 @@ class Pool:
         worker.set_timer(None)
         if worker in self.workers:
             self.workers.remove(worker)
+            self.backend.retire(worker)
 
-    def _restart(self, worker: SimWorker, *, state: str, after_s: float) -> None:
+    def restart(self, worker: SimWorker, *, state: str, after_s: float) -> None:
         """A worker that crashed or had a running job cancelled (observed: it restarts)."""
         worker.state = state
-        worker.set_timer(self.clock.call_later(after_s, lambda: self._ready(worker)))
+        worker.set_timer(self.clock.call_later(after_s, lambda: self.worker_ready(worker)))
 
     def _new_id(self) -> str:
         return "".join(self.rng.choices(WORKER_ID_ALPHABET, k=14))
@@ -233,90 +261,46 @@ class Pool:
         worker.jobs.add(job)
         self._running[job] = worker
         self.jobs.start(job, worker.id)
-        timeout = job.execution_timeout_s
         if self.dice.roll(self.dice.faults.worker_crash_rate):
             self._crash(worker, job)
             return
-        if self.user_handler is not None:
-            self._stop_timers[job] = self.clock.call_later(timeout, lambda: self._timeout(job, job.run_token))
-            self.user_handler.start(job, self)
-            return
-        try:
-            steps = plan(job.input)
-        except ContractError as exc:
-            self.end(job, JobStatus.FAILED, error=str(exc))
-            return
-        if steps.duration_s == 0 and not _has_sleep(job.input):
-            steps = self._with_default_time(steps)
-        self._play(job, steps, 0, job.run_token)
+        self.backend.execute(worker, job)
 
-    def _with_default_time(self, steps: Plan) -> Plan:
-        dist = self.jobs.config.execution_time
-        if dist.mean_s <= 0 and dist.distribution == "fixed":
-            return steps
-        seconds = _sample(self.rng, dist.distribution, dist.mean_s, dist.spread_s)
-        if steps.chunks:
-            return Plan(
-                steps.chunks,
-                seconds / len(steps.chunks),
-                0.0,
-                steps.output,
-                steps.error,
-                steps.streams,
-                steps.sse,
-            )
-        return Plan(steps.chunks, 0.0, seconds, steps.output, steps.error, steps.streams, steps.sse)
-
-    def _play(self, job: Job, steps: Plan, index: int, token: int) -> None:
-        """Emit chunk `index` (after its delay) or finish; re-schedules itself on the clock."""
-        while True:
-            if job.run_token != token or job.status is not JobStatus.IN_PROGRESS:
-                return
-            elapsed = self.clock.now() - (job.started or 0.0)
-            if index < len(steps.chunks):
-                due = steps.step_delay_s * (index + 1)
-            else:
-                due = steps.duration_s
-            if due > job.execution_timeout_s:
-                self._defer(job, job.execution_timeout_s - elapsed, lambda: self._timeout(job, token))
-                return
-            if due > elapsed + 1e-9:
-                self._defer(job, due - elapsed, lambda i=index: self._play(job, steps, i, token))
-                return
-            if index < len(steps.chunks):
-                for piece in split_chunk(steps.chunks[index], steps.sse):
-                    self.jobs.push_chunk(job, piece)
-                index += 1
-                continue
-            if steps.error is not None:
-                self.end(job, JobStatus.FAILED, error=steps.error)
-            else:
-                self.end(job, JobStatus.COMPLETED, output=steps.output)
-            return
-
-    def _defer(self, job: Job, delay: float, callback: Any) -> None:
+    def defer(self, job: Job, delay: float, callback: Any) -> None:
+        """The job's next step (a backend's timer): cancelled when the job ends."""
         self._stop_timers[job] = self.clock.call_later(max(0.0, delay), callback)
 
-    def _timeout(self, job: Job, token: int) -> None:
+    def arm_timeout(self, job: Job) -> None:
+        """For work that runs in real time: the job fails once it overruns its executionTimeout."""
+        token = job.run_token
+        self.defer(job, job.execution_timeout_s, lambda: self.timeout(job, token))
+
+    def timeout(self, job: Job, token: int) -> None:
         if job.run_token == token and job.status is JobStatus.IN_PROGRESS:
-            if self.user_handler is not None:
-                self.user_handler.cancel(job)  # doc: "the job fails and the worker stops"
+            worker = self._running.get(job)
             self.end(job, JobStatus.FAILED, error=EXECUTION_TIMEOUT_ERROR)
+            self.backend.timed_out(worker, job)
 
     def _crash(self, worker: SimWorker, job: Job) -> None:
         """The worker stops reporting: the job is TIMED_OUT after `worker_timeout_s` (doc: job-states)."""
         worker.state = "unhealthy"
-        token = job.run_token
+        self.job_lost(job)
         config = self.jobs.config
+        worker.set_timer(
+            self.clock.call_later(
+                config.worker_timeout_s + config.cold_start_s, lambda: self.worker_ready(worker)
+            )
+        )
+
+    def job_lost(self, job: Job) -> None:
+        """Its worker stopped reporting: the job turns TIMED_OUT after `worker_timeout_s`."""
+        token = job.run_token
 
         def lost() -> None:
             if job.run_token == token and job.status is JobStatus.IN_PROGRESS:
-                self.end(job, JobStatus.TIMED_OUT, error="worker stopped reporting")
+                self.end(job, JobStatus.TIMED_OUT, error=WORKER_LOST_ERROR)
 
-        self._defer(job, config.worker_timeout_s, lost)
-        worker.set_timer(
-            self.clock.call_later(config.worker_timeout_s + config.cold_start_s, lambda: self._ready(worker))
-        )
+        self.defer(job, self.jobs.config.worker_timeout_s, lost)
 
     def end(self, job: Job, status: JobStatus, *, output: Any = None, error: str | None = None) -> None:
         """A run ends: record it, free the worker's slot, hand out more work."""
@@ -324,18 +308,14 @@ class Pool:
         if job.status is JobStatus.IN_PROGRESS:
             self.jobs.finish(job, status, output=output, error=error)
         if worker is not None:
-            self._after_job(worker)
+            self.after_job(worker)
         self.pump()
 
     def _stop(self, job: Job) -> None:
-        """A running job was cancelled: its worker restarts (observed), taking a cold start."""
+        """A running job was cancelled: the backend decides what its worker does."""
         worker = self._release(job)
-        if self.user_handler is not None:
-            self.user_handler.cancel(job)
         if worker is not None:
-            if worker.jobs or worker.state == "unhealthy":
-                return
-            self._restart(worker, state="initializing", after_s=self.jobs.config.cold_start_s)
+            self.backend.stopped(worker, job)
 
     def _release(self, job: Job) -> SimWorker | None:
         timer = self._stop_timers.pop(job, None)
@@ -346,7 +326,7 @@ class Pool:
             worker.jobs.discard(job)
         return worker
 
-    def _after_job(self, worker: SimWorker) -> None:
+    def after_job(self, worker: SimWorker) -> None:
         if worker.jobs or worker.state != "running":
             return
         if len(self.workers) > self.jobs.config.workers_max:
@@ -356,33 +336,5 @@ class Pool:
         self._arm_idle(worker)
 
 
-def _has_sleep(job_input: Any) -> bool:
-    return isinstance(job_input, dict) and "sleep" in job_input
-
-
-def _sample(rng: random.Random, distribution: str, mean: float, spread: float) -> float:
-    if distribution == "uniform":
-        return max(0.0, rng.uniform(mean - spread, mean + spread))
-    if distribution == "exponential":
-        return rng.expovariate(1.0 / mean) if mean > 0 else 0.0
-    if distribution == "lognormal":
-        # mean of a lognormal is exp(mu + sigma^2/2): solve for mu so the configured mean holds.
-        return rng.lognormvariate(math.log(mean) - spread * spread / 2, spread) if mean > 0 else 0.0
-    return mean
-
-
-def split_chunk(chunk: Any, sse: bool = False) -> list[Any]:
-    """A chunk over 1 MB becomes several (strings split; other values as pieces of their JSON text)."""
-    if isinstance(chunk, str):
-        text = chunk
-        if len(text) <= CHUNK_LIMIT // 4 or len(text.encode()) <= CHUNK_LIMIT:
-            return [chunk]
-    else:
-        if sse:
-            return [chunk]
-        text = json.dumps(chunk)
-        if len(text) <= CHUNK_LIMIT // 4 or len(text.encode()) <= CHUNK_LIMIT:
-            return [chunk]
-    # Characters, not bytes, so no multi-byte character is cut; 4 bytes per character at worst.
-    step = CHUNK_LIMIT // 4 if not text.isascii() else CHUNK_LIMIT
-    return [text[i : i + step] for i in range(0, len(text), step)]
+def default_kind(handler: str | None) -> str:
+    return "in_process" if handler else "simulated"

@@ -8,7 +8,7 @@ import json
 
 from emu_support import settle
 
-from emulator.workers import CHUNK_LIMIT, split_chunk
+from emulator.backends.simulated import CHUNK_LIMIT, split_chunk
 
 
 async def test_chunks_are_drained_on_read_and_stream_ends_with_empty_completed(make_api):
