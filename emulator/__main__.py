@@ -23,7 +23,7 @@ from aiohttp import web
 from emulator.app import create_app
 from emulator.clock import Clock, ManualClock, MonotonicClock
 from emulator.config import ConfigError, EmulatorConfig, load_config
-from emulator.server import EmulatorRunner
+from emulator.server_lifecycle import ServerLifecycle
 
 API_KEY_ENV = "PODBENCH_EMULATOR_API_KEY"
 ADMIN_KEY_ENV = "PODBENCH_EMULATOR_ADMIN_KEY"
@@ -87,7 +87,7 @@ async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequenc
     clock: Clock = ManualClock() if args.clock == "manual" else MonotonicClock()
     app = create_app(config, clock, rate_limits=args.rate_limits == "on")
     # Held long-polls (runsync waits up to 300 s) must not delay a SIGTERM for long.
-    runner = EmulatorRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+    runner = ServerLifecycle(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()

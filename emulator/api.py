@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.app_keys import EMULATOR
 from emulator.config import RUN_BODY_LIMIT, RUNSYNC_BODY_LIMIT
 from emulator.errors import NotFound
-from emulator.keys import EMULATOR
 from emulator.models import Job
 from emulator.runtime import Endpoint
 from emulator.wire import (

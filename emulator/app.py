@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from emulator import api, control, openai
+from emulator.app_keys import EMULATOR
 from emulator.clock import Clock
 from emulator.config import RUNSYNC_BODY_LIMIT, EmulatorConfig
 from emulator.errors import (
@@ -23,37 +24,32 @@ from emulator.errors import (
     Unauthorized,
 )
 from emulator.faults import FaultDice
-from emulator.keys import EMULATOR
-from emulator.limiting import GateFactory
+from emulator.limits import GateFactory, build_gate, no_limits
+from emulator.operations import ROUTES
 from emulator.runtime import Emulator
 from emulator.wire import JSON_HEADERS
 
 LOG = logging.getLogger("emulator")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-V2 = "/v2/{endpoint_id}"
-JOB = "{job_id}"
 
-# (method, path, handler, operation name for the rate-limit gate)
-PUBLIC_ROUTES: list[tuple[str, str, Handler, str]] = [
-    # aiohttp tries resources in order: the busiest routes come first.
-    ("POST", f"{V2}/run", api.run, "run"),
-    ("GET", f"{V2}/status/{JOB}", api.status, "status"),
-    ("POST", f"{V2}/status/{JOB}", api.status, "status"),
-    ("GET", f"{V2}/health", api.health, "health"),
-    ("POST", f"{V2}/runsync", api.runsync, "runsync"),
-    ("GET", f"{V2}/stream/{JOB}", api.stream, "stream"),
-    ("POST", f"{V2}/stream/{JOB}", api.stream, "stream"),
-    ("GET", f"{V2}/status-sync/{JOB}", api.status_sync, "status_sync"),
-    ("POST", f"{V2}/status-sync/{JOB}", api.status_sync, "status_sync"),
-    ("POST", f"{V2}/cancel/{JOB}", api.cancel, "cancel"),
-    ("POST", f"{V2}/retry/{JOB}", api.retry, "retry"),
-    ("POST", f"{V2}/purge-queue", api.purge_queue, "purge_queue"),
-    ("GET", f"{V2}/requests", api.requests, "requests"),
-    ("POST", f"{V2}/openai/v1/chat/completions", openai.chat_completions, "openai"),
-    ("POST", f"{V2}/openai/v1/completions", openai.completions, "openai"),
-    ("GET", f"{V2}/openai/v1/models", openai.models, "openai"),
-]
-OPERATION: dict[Handler, str] = {handler: op for _, _, handler, op in PUBLIC_ROUTES}
+# The handler of each public route (`emulator.operations.ROUTES` names its methods and operation).
+HANDLERS: dict[str, Handler] = {
+    "/run": api.run,
+    "/status/{job_id}": api.status,
+    "/health": api.health,
+    "/runsync": api.runsync,
+    "/stream/{job_id}": api.stream,
+    "/status-sync/{job_id}": api.status_sync,
+    "/cancel/{job_id}": api.cancel,
+    "/retry/{job_id}": api.retry,
+    "/purge-queue": api.purge_queue,
+    "/requests": api.requests,
+    "/openai/v1/chat/completions": openai.chat_completions,
+    "/openai/v1/completions": openai.completions,
+    "/openai/v1/models": openai.models,
+}
+# The gate's operation for a matched handler (the middleware's one lookup per request).
+OPERATION: dict[Handler, str] = {HANDLERS[route.path]: route.operation for route in ROUTES}
 CONTROL_PREFIX = "/_emulator"
 
 
@@ -96,7 +92,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
                 if endpoint.dice.active:
                     await _faults(request, emulator.clock, endpoint.dice)
                 response = await handler(request)
-                extra = getattr(admission, "headers", None)  # e.g. IETF RateLimit headers, when on
+                extra = admission.headers  # e.g. IETF RateLimit headers, when on
                 if extra and not response.prepared:
                     response.headers.update(extra)
                 return response
@@ -139,13 +135,21 @@ def create_app(
     rate_limits: bool = True,
     gate_factory: GateFactory | None = None,
 ) -> web.Application:
-    """The emulator as an aiohttp app; the caller runs it (web.run_app, AppRunner or a test client)."""
-    emulator = Emulator(config, clock, rate_limits=rate_limits, gate_factory=gate_factory)
+    """The emulator as an aiohttp app; the caller runs it (web.run_app, AppRunner or a test client).
+
+    The rate-limit gate is `emulator.limits.build_gate`, or `no_limits` when `rate_limits` is
+    false; a test may hand in its own `gate_factory` instead (limits on).
+    """
+    if gate_factory is not None and not rate_limits:
+        raise ValueError("a gate_factory is a gate: leave rate_limits on")
+    gate = gate_factory or (build_gate if rate_limits else no_limits)
+    emulator = Emulator(config, clock, gate_factory=gate)
     # Our own bounded reader refuses big bodies with the documented 400; this is only a backstop.
     app = web.Application(middlewares=[middleware], client_max_size=RUNSYNC_BODY_LIMIT + 1)
     app[EMULATOR] = emulator
-    for method, path, handler, _ in PUBLIC_ROUTES:
-        app.router.add_route(method, path, handler)
+    for route in ROUTES:
+        for method in route.methods:
+            app.router.add_route(method, route.full_path, HANDLERS[route.path])
     control.add_routes(app)
     app.router.add_get("/openapi.json", api.openapi_document)
     app.cleanup_ctx.append(_lifecycle)

@@ -60,7 +60,7 @@ class EndpointConfig:
     webhook_timeout_s: float = 10.0
     webhook_allow_remote: bool = False
     limits: Mapping[str, Any] = field(default_factory=dict)
-    """Passed untouched to `emulator.limiting.build_gate` (the rate-limit room owns its meaning)."""
+    """Passed untouched to the rate-limit gate (`emulator.limits`) (the rate-limit room owns its meaning)."""
 
     def redacted(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.app_keys import EMULATOR
 from emulator.clock import ManualClock
 from emulator.config import ConfigError
 from emulator.errors import BadRequest, Conflict, Unauthorized
 from emulator.faults import Faults
-from emulator.keys import EMULATOR
 from emulator.models import JobStatus
 from emulator.wire import read_json, reply
 

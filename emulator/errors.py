@@ -10,7 +10,7 @@ ApiError (500)
 │   └── JobNotFound (404)        unknown, expired or TTL-deleted job
 ├── MethodNotAllowed (405)
 ├── Conflict (409)               e.g. advancing a real clock
-├── RateLimited (429)            raised by a RequestGate (emulator.limiting), with Retry-After
+├── RateLimited (429)            raised by a RequestGate (emulator.limits), with Retry-After
 ├── InjectedFault (any status)   fault injection through the control API
 └── WorkerFailed (502)           an /openai job that ended without output
 """

@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.app_keys import EMULATOR
 from emulator.config import RUNSYNC_BODY_LIMIT
 from emulator.errors import BadRequest, WorkerFailed
-from emulator.keys import EMULATOR
 from emulator.models import Job, JobStatus
 from emulator.wire import read_json, reply_bytes, wait_for_change
 

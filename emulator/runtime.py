@@ -10,7 +10,8 @@ from emulator.clock import Clock
 from emulator.config import ConfigError, EmulatorConfig, EndpointConfig, endpoint_from_table
 from emulator.errors import EndpointNotFound
 from emulator.faults import FaultDice
-from emulator.limiting import GateFactory, RequestGate, build_gate
+from emulator.limits import GateFactory, RequestGate
+from emulator.models import Job
 from emulator.store import EndpointJobs
 from emulator.webhooks import Webhooks
 from emulator.workers import Pool
@@ -23,8 +24,21 @@ class Endpoint:
         self.config = config
         self.keys = frozenset(config.api_keys)
         self.dice = FaultDice(seed, config.id)
-        self.jobs = EndpointJobs(config, clock, lambda job: webhooks.deliver(job, self.config))
+        self.jobs = EndpointJobs(
+            config,
+            clock,
+            on_final=lambda job: webhooks.deliver(job, self.config),
+            dispatch=self._dispatch,
+            stop_running=self._stop_running,
+        )
         self.pool = Pool(self.jobs, clock, self.dice, seed)
+
+    # The store calls back into the pool it feeds; the pool is built on the store, so these forward.
+    def _dispatch(self) -> None:
+        self.pool.pump_soon()
+
+    def _stop_running(self, job: Job) -> None:
+        self.pool.stop(job)
 
     def health(self) -> dict[str, Any]:
         return {"jobs": self.jobs.health_jobs(), "workers": self.pool.health()}
@@ -36,13 +50,11 @@ class Emulator:
         config: EmulatorConfig,
         clock: Clock,
         *,
-        rate_limits: bool = True,
-        gate_factory: GateFactory | None = None,
+        gate_factory: GateFactory,
     ) -> None:
         self.config = config
         self.clock = clock
-        self.rate_limits = rate_limits
-        self.gate_factory: GateFactory = gate_factory or build_gate
+        self.gate_factory = gate_factory
         self.webhooks = Webhooks(clock)
         self.endpoints: dict[str, Endpoint] = {}
         self.all_keys: frozenset[str] = frozenset()
@@ -57,11 +69,6 @@ class Emulator:
         self.rebuild_gate()
 
     def rebuild_gate(self) -> None:
-        from emulator.limiting import NoLimits
-
-        if not self.rate_limits:
-            self.gate = NoLimits()
-            return
         limits = {eid: dict(e.config.limits) for eid, e in self.endpoints.items()}
         try:
             self.gate = self.gate_factory(limits, self)
@@ -100,24 +107,16 @@ class Emulator:
         return config
 
     def _reconfigure_gate(self, endpoint_id: str, config: EndpointConfig) -> None:
-        """A gate that can change one endpoint's limits in place keeps its windows and in-flight
-        counts (rebuilding would forget them and briefly admit up to twice the concurrency)."""
-        configure = getattr(self.gate, "configure", None)
-        if configure is None:
-            self.rebuild_gate()
-            return
+        """Changed in place, so the gate keeps its windows and in-flight counts (rebuilding would
+        forget them and briefly admit up to twice the concurrency)."""
         try:
-            configure(endpoint_id, dict(config.limits))
+            self.gate.configure(endpoint_id, dict(config.limits))
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
 
     def limits_view(self, endpoint_id: str, *, with_accepts: bool) -> dict[str, Any]:
         self.endpoint(endpoint_id)
-        describe = getattr(self.gate, "describe", None)
-        if describe is None:
-            return {"enabled": False}
-        view: dict[str, Any] = describe(endpoint_id, with_accepts=with_accepts)
-        return view
+        return self.gate.describe(endpoint_id, with_accepts=with_accepts)
 
     def _apply(self, endpoint: Endpoint, config: EndpointConfig) -> None:
         endpoint.config = config

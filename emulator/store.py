@@ -43,12 +43,26 @@ class Stats:
 
 
 class EndpointJobs:
-    """One endpoint's jobs. The pool (emulator.workers) takes from `queue` and reports back here."""
+    """One endpoint's jobs. The pool (emulator.workers) takes from `queue` and reports back here.
 
-    def __init__(self, config: EndpointConfig, clock: Clock, on_final: Callable[[Job], None]) -> None:
+    `on_final(job)`: a job with a webhook reached a final state. `dispatch()`: a job was queued,
+    hand out work. `stop_running(job)`: a running job was cancelled, stop its work.
+    """
+
+    def __init__(
+        self,
+        config: EndpointConfig,
+        clock: Clock,
+        *,
+        on_final: Callable[[Job], None],
+        dispatch: Callable[[], None],
+        stop_running: Callable[[Job], None],
+    ) -> None:
         self.config = config
         self.clock = clock
         self.on_final = on_final
+        self.dispatch = dispatch
+        self.stop_running = stop_running
         self.jobs: dict[str, Job] = {}
         self.queue: deque[Job] = deque()
         self.queued = 0
@@ -57,8 +71,6 @@ class EndpointJobs:
         # Ids, not jobs: the eviction queue adds nothing to full collections (docs/performance-notes.md).
         self.finished_order: deque[str] = deque()
         self.stats = Stats()
-        self.pump: Callable[[], None] = lambda: None
-        self.stop_running: Callable[[Job], None] = lambda job: None
         self.deadlines = Deadlines(clock, alive=self.jobs.__contains__, due=self._due)
 
     # -- submit and look up ------------------------------------------------------------------
@@ -91,7 +103,7 @@ class EndpointJobs:
         self._enqueue(job)
         self._schedule_expiry(job, ("ttl", job.ttl_s))
         self.stats.accepted += 1
-        self.pump()
+        self.dispatch()
         return job
 
     def get(self, job_id: str) -> Job:
@@ -191,7 +203,7 @@ class EndpointJobs:
         self._schedule_expiry(job, ("retried", 0.0))
         self.stats.retried += 1
         self._enqueue(job)
-        self.pump()
+        self.dispatch()
         return job
 
     def purge(self) -> int:

@@ -73,8 +73,6 @@ class Pool:
         self._scale_timer: Timer | None = None
         self._running: dict[Job, SimWorker] = {}
         self._stop_timers: dict[Job, Timer] = {}
-        jobs.pump = self.pump_soon
-        jobs.stop_running = self._stop
         self._add_initial_workers()
 
     # -- public --------------------------------------------------------------------------------
@@ -311,7 +309,7 @@ class Pool:
             self.after_job(worker)
         self.pump()
 
-    def _stop(self, job: Job) -> None:
+    def stop(self, job: Job) -> None:
         """A running job was cancelled: the backend decides what its worker does."""
         worker = self._release(job)
         if worker is not None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from emulator.backends.simulated import TimedLifecycle
 from emulator.models import Job
-from emulator.runner import UserHandler
+from emulator.user_handler import UserHandler
 
 if TYPE_CHECKING:
     from emulator.workers import Pool, SimWorker

@@ -35,8 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.limiting import OPERATIONS  # the seam names the operations the gate sees
 from emulator.limits.algorithms import ALGORITHMS
+from emulator.operations import OPERATIONS
 
 # /docs/serverless/endpoints/send-requests, "Rate limits and quotas" (window 10 s throughout).
 DOCUMENTED: dict[str, dict[str, Any]] = {

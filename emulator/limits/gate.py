@@ -1,4 +1,4 @@
-"""`LimitGate`: the emulator's `RequestGate`, deciding per endpoint and operation.
+"""`LimitGate`: the emulator's `RequestGate` (`emulator.limits.protocols`), deciding per endpoint and operation.
 
 Order of checks inside `admit` (all before the body is read; nothing here parses a body):
 1. queue rule (submits only): 429 when queue > min_jobs AND queue > workersMax x jobs_per_worker;
@@ -15,7 +15,7 @@ jobs finishing, which the gate cannot know, so it answers 1 (the earliest possib
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from emulator.limits.admission import (
     NO_HEADERS,
@@ -36,24 +36,9 @@ from emulator.limits.algorithms import (
 )
 from emulator.limits.config import BudgetSpec, LimitsSpec, parse_limits
 from emulator.limits.headers import ratelimit_headers
+from emulator.limits.protocols import Admission, QueueView
 
 UNKNOWN_WAIT_S = 1
-
-
-class QueueView(Protocol):
-    """What the queue rule and the dynamic limit read from the job store (read-only)."""
-
-    def queue_length(self, endpoint_id: str) -> int: ...
-
-    def workers_max(self, endpoint_id: str) -> int: ...
-
-    def running_workers(self, endpoint_id: str) -> int: ...
-
-
-class Admission(Protocol):
-    headers: dict[str, str]
-
-    def release(self) -> None: ...
 
 
 RejectionFactory = Callable[[Rejection], Exception]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from emulator.app_keys import EMULATOR
 from emulator.clock import ManualClock
-from emulator.keys import EMULATOR
 from emulator.runtime import Emulator
 
 KEY = "test-key"

@@ -103,7 +103,7 @@ def test_python_m_emulator_serves_writes_ready_file_and_stops_on_sigterm(tmp_pat
         )
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert json.loads(resp.read())["workers"]["idle"] == 1
-        # the HTTP parser's own refusals are JSON too (emulator.server)
+        # the HTTP parser's own refusals are JSON too (emulator.server_lifecycle)
         req.add_header("X-Padding", "p" * 65536)
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(req, timeout=5)

@@ -34,6 +34,12 @@ class RecordingGate:
             raise RateLimited("/purge-queue rate limit of 2 requests per 10 s exceeded", retry_after=7.2)
         return Admitted(self)
 
+    def configure(self, endpoint_id: str, limits) -> None:
+        self.limits = {**self.limits, endpoint_id: limits}
+
+    def describe(self, endpoint_id: str, *, with_accepts: bool = False) -> dict[str, bool]:
+        return {"recording": True}
+
 
 async def make(aiohttp_client) -> tuple[Api, list[RecordingGate]]:
     gates: list[RecordingGate] = []
@@ -122,7 +128,7 @@ async def test_each_route_names_its_operation(aiohttp_client):
     ]
 
 
-async def test_limits_view_without_a_describing_gate(make_api):
+async def test_limits_view_with_limits_off(make_api):
     api = await make_api()
     assert await api.control("GET", "endpoints/ep/limits") == {"enabled": False}
     await api.control("GET", "endpoints/none/limits", expect=404)

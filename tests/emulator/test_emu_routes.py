@@ -293,12 +293,12 @@ async def test_malformed_http_gets_json_and_one_log_line_not_a_traceback(caplog)
     from emulator.app import create_app
     from emulator.clock import ManualClock
     from emulator.config import EmulatorConfig, endpoint_from_table
-    from emulator.server import EmulatorRunner
+    from emulator.server_lifecycle import ServerLifecycle
 
     config = EmulatorConfig(
         endpoints=(endpoint_from_table({"id": "ep", "api_keys": [KEY]}),), seed=1, admin_key="a"
     )
-    runner = EmulatorRunner(create_app(config, ManualClock(), rate_limits=False), access_log=None)
+    runner = ServerLifecycle(create_app(config, ManualClock(), rate_limits=False), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from emu_support import settle
 
-from emulator.keys import EMULATOR
+from emulator.app_keys import EMULATOR
 from emulator.models import TRANSITIONS, IllegalTransition, Job, JobStatus
 
 

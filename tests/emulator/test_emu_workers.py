@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from emu_support import settle
 
-from emulator.keys import EMULATOR
+from emulator.app_keys import EMULATOR
 
 
 async def workers(api):

@@ -49,7 +49,7 @@ def make_limited_api(aiohttp_client: Any) -> LimitedApiFactory:
 
 
 def app_clock(app: Any) -> ManualClock:
-    from emulator.keys import EMULATOR
+    from emulator.app_keys import EMULATOR
 
     clock = app[EMULATOR].clock
     assert isinstance(clock, ManualClock)

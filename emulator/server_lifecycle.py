@@ -1,6 +1,7 @@
-"""The runner `python -m emulator` serves with: aiohttp's, except that errors raised by the HTTP
-parser itself (a header line over 8 KiB, a malformed request line, ...) are answered in JSON too,
-and logged as one warning line rather than aiohttp's traceback per request.
+"""The server lifecycle `python -m emulator` serves with: aiohttp's `AppRunner` (setup, sites,
+cleanup), except that errors raised by the HTTP parser itself (a header line over 8 KiB, a
+malformed request line, ...) are answered in JSON too, and logged as one warning line rather
+than aiohttp's traceback per request.
 
 Those errors happen before any application code runs, so the middleware cannot see them;
 aiohttp's `RequestHandler.handle_error` would answer `text/plain` (or HTML).
@@ -52,7 +53,7 @@ class JsonErrorServer(web.Server):
         return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
-class EmulatorRunner(web.AppRunner):
+class ServerLifecycle(web.AppRunner):
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         server.__class__ = JsonErrorServer  # same state, one method more: avoids copying aiohttp's factory
