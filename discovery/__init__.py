@@ -12,6 +12,28 @@ Layout (one concern per module):
 - `concurrency`: holding requests in flight to find the concurrency limit;
 - `models` and `analysis`: pure code that fits each algorithm to the recorded timeline;
 - `runner`: the whole run and the `limits.json` document.
+
+The front door (what `podbench limits` uses; the modules above are the room's own business):
+`Settings` and `Discovery(settings, say).run()` (or `discover(settings, say)`) for a run,
+`Discovery.so_far(reason)` for what a cut-short run measured, `planned_requests(settings)`,
+`client_capacity()` (this client's send rate, measured on loopback), `ClientTooSlow`,
+`OPERATIONS`, `operation(name)` and `Documented` (an expected limit).
 """
 
 from __future__ import annotations
+
+from discovery.calibrate import client_capacity
+from discovery.operations import OPERATIONS, Documented, operation
+from discovery.runner import ClientTooSlow, Discovery, Settings, discover, planned_requests
+
+__all__ = [
+    "OPERATIONS",
+    "ClientTooSlow",
+    "Discovery",
+    "Documented",
+    "Settings",
+    "client_capacity",
+    "discover",
+    "operation",
+    "planned_requests",
+]

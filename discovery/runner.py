@@ -83,25 +83,113 @@ def planned_requests(settings: Settings) -> int:
     return total
 
 
+class Discovery:
+    """One discovery run. `run()` measures every operation in turn; when the run is cut short
+    (Ctrl-C cancels it), `so_far()` still gives what was measured, marked incomplete."""
+
+    def __init__(self, settings: Settings, say: Callable[[str], None] = lambda _: None) -> None:
+        self.settings = settings
+        self.say = say
+        self.results: dict[str, Any] = {}
+        self.interrupted: str | None = None
+        self._pacer: Pacer | None = None
+        self._current: tuple[Operation, int] | None = None
+        """The operation being probed and where its samples start in the pacer's list."""
+
+    async def run(self) -> dict[str, Any]:
+        settings = self.settings
+        if settings.fast_rate < needed_rate(settings):
+            raise ClientTooSlow(
+                f"this client sends at most {settings.fast_rate:.0f} requests/s, but measuring the expected limits "
+                f"needs bursts of {needed_rate(settings):.0f}/s"
+            )
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        # Send stamps come from the trace hook, so a request that waited for a connection is still
+        # placed where it really left; the pool only bounds the sockets.
+        connector = aiohttp.TCPConnector(limit=POOL_SIZE)
+        async with aiohttp.ClientSession(connector=connector, trace_configs=[send_time_tracing()]) as session:
+            pacer = Pacer(session, settings.base_url, settings.endpoint_id, headers, settings.max_requests)
+            self._pacer = pacer
+            holder = Holder(session, settings.base_url, settings.endpoint_id, headers)
+            progress = asyncio.create_task(_report_progress(pacer, self.say))
+            try:
+                await self._probe_all(pacer, holder)
+            finally:
+                progress.cancel()
+        return self._document()
+
+    def so_far(self, reason: str) -> dict[str, Any]:
+        """What was measured until now: finished operations as they are, the one in progress
+        analysed from the answers it got and marked `"complete": false`."""
+        if self._current is not None and self._pacer is not None:
+            op, first = self._current
+            if op.name not in self.results:  # cut during the rate probe: fit what was answered
+                probe = RateProbe(op.name)
+                probe.samples = [s for s in self._pacer.samples[first:] if s.done]
+                self.results[op.name] = _operation_result(self.settings, op, probe, self._pacer)
+            _mark_incomplete(self.results[op.name], reason)
+            self._current = None
+        self.interrupted = self.interrupted or reason
+        return self._document()
+
+    def _document(self) -> dict[str, Any]:
+        sent = self._pacer.sent if self._pacer is not None else 0
+        complete = self.interrupted is None and set(self.results) == set(self.settings.operations)
+        return {
+            "operations": self.results,
+            "interrupted": self.interrupted,
+            "complete": complete,
+            "requests_sent": sent,
+        }
+
+    async def _probe_all(self, pacer: Pacer, holder: Holder) -> None:
+        settings, say, results = self.settings, self.say, self.results
+        rest_s = 0.0
+        for name in settings.operations:
+            op = operation(name)
+            await asyncio.sleep(rest_s)  # budgets may be shared (status, stream): start rested
+            say(f"{name}: probing the rate limit")
+            first = len(pacer.samples)
+            self._current = (op, first)
+            probe = RateProbe(name)
+            try:
+                probe = await probe_rate(pacer, op, plan_for(settings, op))
+            except BudgetReached as exc:
+                self.interrupted = str(exc)
+                probe.samples = pacer.samples[first:]
+            await pacer.drain()
+            results[name] = _operation_result(settings, op, probe, pacer)
+            rest_s = 1.1 * (results[name]["window_s"] or 0.0) + 0.1
+            if self.interrupted:
+                _mark_incomplete(results[name], self.interrupted)
+                break
+            if settings.measure_concurrency and op.hold:
+                await asyncio.sleep(rest_s)
+                say(f"{name}: probing the concurrency limit")
+                try:
+                    conc = await _concurrency(settings, op, holder, pacer, results[name])
+                except BudgetReached as exc:
+                    self.interrupted = str(exc)
+                    _mark_incomplete(results[name], self.interrupted)
+                    break
+                results[name]["concurrency"] = conc.get("concurrency")
+                results[name]["evidence"]["concurrency"] = conc
+            else:
+                results[name]["evidence"]["concurrency"] = {
+                    "concurrency": None,
+                    "reason": "this operation answers at once; there is no documented way to hold it in flight",
+                }
+            self._current = None
+
+
+def _mark_incomplete(result: dict[str, Any], reason: str) -> None:
+    result["complete"] = False
+    result["evidence"]["notes"].append(f"cut short: {reason}")
+
+
 async def discover(settings: Settings, say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    if settings.fast_rate < needed_rate(settings):
-        raise ClientTooSlow(
-            f"this client sends at most {settings.fast_rate:.0f} requests/s, but measuring the expected limits "
-            f"needs bursts of {needed_rate(settings):.0f}/s"
-        )
-    headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-    # Send stamps come from the trace hook, so a request that waited for a connection is still
-    # placed where it really left; the pool only bounds the sockets.
-    connector = aiohttp.TCPConnector(limit=POOL_SIZE)
-    async with aiohttp.ClientSession(connector=connector, trace_configs=[send_time_tracing()]) as session:
-        pacer = Pacer(session, settings.base_url, settings.endpoint_id, headers, settings.max_requests)
-        holder = Holder(session, settings.base_url, settings.endpoint_id, headers)
-        progress = asyncio.create_task(_report_progress(pacer, say))
-        try:
-            results, interrupted = await _probe_all(settings, pacer, holder, say)
-        finally:
-            progress.cancel()
-    return {"operations": results, "interrupted": interrupted, "requests_sent": pacer.sent}
+    """The whole run in one call (see `Discovery` to keep what was measured when cut short)."""
+    return await Discovery(settings, say).run()
 
 
 async def _report_progress(
@@ -113,46 +201,6 @@ async def _report_progress(
     while True:
         await asyncio.sleep(every_s)
         say(f"{loop.time() - started:.0f} s elapsed, {pacer.sent:,} requests so far")
-
-
-async def _probe_all(
-    settings: Settings, pacer: Pacer, holder: Holder, say: Callable[[str], None]
-) -> tuple[dict[str, Any], str | None]:
-    results: dict[str, Any] = {}
-    interrupted: str | None = None
-    rest_s = 0.0
-    for name in settings.operations:
-        op = operation(name)
-        await asyncio.sleep(rest_s)  # budgets may be shared (status, stream): start rested
-        say(f"{name}: probing the rate limit")
-        first = len(pacer.samples)
-        probe = RateProbe(name)
-        try:
-            probe = await probe_rate(pacer, op, plan_for(settings, op))
-        except BudgetReached as exc:
-            interrupted = str(exc)
-            probe.samples = pacer.samples[first:]
-        await pacer.drain()
-        results[name] = _operation_result(settings, op, probe, pacer)
-        rest_s = 1.1 * (results[name]["window_s"] or 0.0) + 0.1
-        if interrupted:
-            break
-        if settings.measure_concurrency and op.hold:
-            await asyncio.sleep(rest_s)
-            say(f"{name}: probing the concurrency limit")
-            try:
-                conc = await _concurrency(settings, op, holder, pacer, results[name])
-            except BudgetReached as exc:
-                interrupted = str(exc)
-                break
-            results[name]["concurrency"] = conc.get("concurrency")
-            results[name]["evidence"]["concurrency"] = conc
-        else:
-            results[name]["evidence"]["concurrency"] = {
-                "concurrency": None,
-                "reason": "this operation answers at once; there is no documented way to hold it in flight",
-            }
-    return results, interrupted
 
 
 async def _concurrency(
@@ -213,6 +261,7 @@ def _operation_result(settings: Settings, op: Operation, probe: RateProbe, pacer
         "evidence": evidence,
         "documented": op.documented.as_json() if op.documented else None,
         "timeline": [s.row() for s in samples],
+        "complete": True,
     }
 
 

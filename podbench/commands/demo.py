@@ -55,7 +55,7 @@ def plan(out: Path, duration: str, limits_operation: str) -> list[Step]:
 
 def _check(args: argparse.Namespace) -> None:
     """Refuse bad flags before the first step runs, not minutes later when a step reads them."""
-    from discovery.operations import operation
+    from discovery import operation
 
     parse_duration(args.duration, "--duration")
     try:

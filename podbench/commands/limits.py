@@ -23,9 +23,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from discovery.calibrate import client_capacity
-from discovery.operations import OPERATIONS, Documented, operation
-from discovery.runner import ClientTooSlow, Settings, discover, planned_requests
+from discovery import (
+    OPERATIONS,
+    ClientTooSlow,
+    Discovery,
+    Documented,
+    Settings,
+    client_capacity,
+    operation,
+    planned_requests,
+)
 from podbench import __version__
 from podbench.embedded import embedded_emulator
 from podbench.errors import UsageError
@@ -170,10 +177,15 @@ def run(args: argparse.Namespace) -> int:
         planned = planned_requests(settings)
         cap = settings.max_requests
         print(f"podbench limits: about {planned} requests planned" + (f", stopping at {cap}" if cap else ""))
+        run = Discovery(settings, say=lambda line: print(f"  {line}", flush=True))
+        stopped_by_user = False
         try:
-            result = asyncio.run(discover(settings, say=lambda line: print(f"  {line}", flush=True)))
+            result = asyncio.run(run.run())
         except ClientTooSlow as exc:
             raise UsageError(str(exc)) from None
+        except KeyboardInterrupt:  # Ctrl-C: keep what was measured, marked incomplete
+            stopped_by_user = True
+            result = run.so_far("stopped by Ctrl-C (SIGINT)")
     ended = datetime.now(UTC)
     doc = {"target": target.describe(), "started": _iso(started), "ended": _iso(ended), **result}
     doc["client_capacity_rps"] = round(capacity, 1)
@@ -183,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     _print_table(result["operations"])
     if result["interrupted"]:
         print(f"podbench limits: stopped early: {result['interrupted']}", file=sys.stderr)
-    return 0
+    return 130 if stopped_by_user else 0
 
 
 def _iso(t: datetime) -> str:
