@@ -34,19 +34,19 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # The handler of each public route (`emulator.operations.ROUTES` names its methods and operation).
 HANDLERS: dict[str, Handler] = {
-    "/run": api.run,
-    "/status/{job_id}": api.status,
-    "/health": api.health,
-    "/runsync": api.runsync,
-    "/stream/{job_id}": api.stream,
-    "/status-sync/{job_id}": api.status_sync,
-    "/cancel/{job_id}": api.cancel,
-    "/retry/{job_id}": api.retry,
-    "/purge-queue": api.purge_queue,
-    "/requests": api.requests,
-    "/openai/v1/chat/completions": openai.chat_completions,
-    "/openai/v1/completions": openai.completions,
-    "/openai/v1/models": openai.models,
+    "run": api.run,
+    "status/{job_id}": api.status,
+    "health": api.health,
+    "runsync": api.runsync,
+    "stream/{job_id}": api.stream,
+    "status-sync/{job_id}": api.status_sync,
+    "cancel/{job_id}": api.cancel,
+    "retry/{job_id}": api.retry,
+    "purge-queue": api.purge_queue,
+    "requests": api.requests,
+    "openai/v1/chat/completions": openai.chat_completions,
+    "openai/v1/completions": openai.completions,
+    "openai/v1/models": openai.models,
 }
 # The gate's operation for a matched handler (the middleware's one lookup per request).
 OPERATION: dict[Handler, str] = {HANDLERS[route.path]: route.operation for route in ROUTES}

@@ -1,36 +1,14 @@
-"""A job and its lifecycle: one transition table, and `Job.move_to()` as the only way to move."""
+"""A job and its lifecycle: `Job.move_to()` is the only way to move, along `contract.states.TRANSITIONS`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any
 
+from contract.states import FINAL, TRANSITIONS, JobStatus
 
-class JobStatus(StrEnum):
-    IN_QUEUE = "IN_QUEUE"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    TIMED_OUT = "TIMED_OUT"
-
-
-Q, P = JobStatus.IN_QUEUE, JobStatus.IN_PROGRESS
-DONE, FAIL, CANCEL, TIMEOUT = JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT
-
-# Observed moves (docs/api-behaviour.md §3): run, finish, cancel, retry. TIMED_OUT from IN_QUEUE is the doc's
-# "expired before it was picked up"; from IN_PROGRESS, "the worker failed to report back".
-TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    Q: frozenset({P, CANCEL, TIMEOUT}),
-    P: frozenset({DONE, FAIL, CANCEL, TIMEOUT}),
-    DONE: frozenset(),
-    FAIL: frozenset({Q}),
-    CANCEL: frozenset(),
-    TIMEOUT: frozenset({Q}),
-}
-FINAL = frozenset({DONE, FAIL, CANCEL, TIMEOUT})
+__all__ = ["FINAL", "TRANSITIONS", "IllegalTransition", "Job", "JobStatus"]
 
 
 class IllegalTransition(RuntimeError):
@@ -90,7 +68,7 @@ class Job:
         self.execution_timeout_s = execution_timeout_s
         self.ttl_s = ttl_s
         self.low_priority = low_priority
-        self.status = Q
+        self.status = JobStatus.IN_QUEUE
         self.started: float | None = None
         self.finished: float | None = None
         self.delay_ms: int | None = None

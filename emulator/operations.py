@@ -1,44 +1,44 @@
-"""The public operations of an emulated queue endpoint: each one's name, HTTP methods and path.
+"""The public routes the emulator serves, from the operations of `contract.operations`.
 
-The one place they are written: the route table (`emulator.app`) is built from `ROUTES`, and the
-rate-limit gate (`emulator.limits`) admits by `Route.operation`. A leaf: it imports nothing of the
-emulator, so every other module may import it.
+`ROUTES` groups each operation's methods by path under `/v2/{endpoint_id}`; the route table
+(`emulator.app`) is built from it, and the rate-limit gate (`emulator.limits`) admits by
+`Route.operation`. Nothing here restates the API: names, methods and paths come from the contract.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.operations import ALL, NAMES, Operation
+
 V2 = "/v2/{endpoint_id}"
+# aiohttp tries the resources under /v2 one after another, in the order they were added: the
+# busiest operations go first, so the common request matches on its first or second try.
+BUSIEST_FIRST = ("run", "status", "health")
 
 
 @dataclass(frozen=True)
 class Route:
     operation: str  # the name the rate-limit gate and its `[endpoint.limits.NAME]` tables use
     methods: tuple[str, ...]
-    path: str  # under /v2/{endpoint_id}
+    path: str  # relative to /v2/{endpoint_id}/, as contract.operations writes it
 
     @property
     def full_path(self) -> str:
-        return f"{V2}{self.path}"
+        return f"{V2}/{self.path}"
 
 
-# aiohttp tries the resources under /v2 in this order: the busiest routes come first.
-ROUTES: tuple[Route, ...] = (
-    Route("run", ("POST",), "/run"),
-    Route("status", ("GET", "POST"), "/status/{job_id}"),
-    Route("health", ("GET",), "/health"),
-    Route("runsync", ("POST",), "/runsync"),
-    Route("stream", ("GET", "POST"), "/stream/{job_id}"),
-    Route("status_sync", ("GET", "POST"), "/status-sync/{job_id}"),
-    Route("cancel", ("POST",), "/cancel/{job_id}"),
-    Route("retry", ("POST",), "/retry/{job_id}"),
-    Route("purge_queue", ("POST",), "/purge-queue"),
-    Route("requests", ("GET",), "/requests"),
-    Route("openai", ("POST",), "/openai/v1/chat/completions"),
-    Route("openai", ("POST",), "/openai/v1/completions"),
-    Route("openai", ("GET",), "/openai/v1/models"),
-)
+def _routes(operation: Operation) -> list[Route]:
+    methods_by_path: dict[str, list[str]] = {}
+    for route in operation.routes:
+        methods_by_path.setdefault(route.path, []).append(route.method)
+    return [Route(operation.name, tuple(methods), path) for path, methods in methods_by_path.items()]
 
-# Every operation once, in the order of `ROUTES`.
-OPERATIONS: tuple[str, ...] = tuple(dict.fromkeys(route.operation for route in ROUTES))
+
+def _rank(operation: Operation) -> int:
+    return BUSIEST_FIRST.index(operation.name) if operation.name in BUSIEST_FIRST else len(BUSIEST_FIRST)
+
+
+ROUTES: tuple[Route, ...] = tuple(route for op in sorted(ALL, key=_rank) for route in _routes(op))
+OPERATIONS: tuple[str, ...] = NAMES
+"""Every operation once, in the documentation's order."""

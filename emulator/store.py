@@ -13,11 +13,12 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from contract.states import FINAL, RETRYABLE
 from emulator.clock import Clock
 from emulator.config import EndpointConfig
 from emulator.errors import JobNotFound, JobNotRetryable, RateLimited
 from emulator.expiry import Deadlines
-from emulator.models import FINAL, Job, JobStatus
+from emulator.models import Job, JobStatus
 
 RECENT_REQUESTS = 100
 
@@ -186,7 +187,7 @@ class EndpointJobs:
         return job
 
     def retry(self, job: Job) -> Job:
-        if job.status not in (JobStatus.FAILED, JobStatus.TIMED_OUT):
+        if job.status not in RETRYABLE:
             raise JobNotRetryable(
                 f"job {job.id} is {job.status.value}; only FAILED or TIMED_OUT jobs can be retried"
             )

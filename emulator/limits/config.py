@@ -35,21 +35,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contract.limits import QUEUE_RULE, ROWS, WINDOW_S
+from contract.operations import SHARES_BUDGET_OF
 from emulator.limits.algorithms import ALGORITHMS
 from emulator.operations import OPERATIONS
 
-# /docs/serverless/endpoints/send-requests, "Rate limits and quotas" (window 10 s throughout).
+# The documented table (`contract.limits`, with its source) as the default `[endpoint.limits.NAME]`
+# table of each budget; `concurrency = false` where the documentation says N/A.
 DOCUMENTED: dict[str, dict[str, Any]] = {
-    "run": {"rate": 1000, "concurrency": 200},
-    "runsync": {"rate": 2000, "concurrency": 400},
-    "status": {"rate": 2000, "concurrency": 400},
-    "cancel": {"rate": 100, "concurrency": 20},
-    "purge_queue": {"rate": 2, "concurrency": False},
-    "openai": {"rate": 2000, "concurrency": 400},
-    "requests": {"rate": 10, "concurrency": 2},
+    row.budget: {
+        "rate": row.rate,
+        "window_s": row.window_s,
+        "concurrency": row.concurrency if row.concurrency is not None else False,
+    }
+    for row in ROWS
 }
-SHARES_BUDGET_OF = {"status_sync": "status", "stream": "status", "retry": "cancel"}
-DEFAULT_WINDOW_S = 10.0
+DEFAULT_WINDOW_S = WINDOW_S
 
 _TOP_KEYS = {"enabled", "algorithm", "ietf_headers", "per_worker_allowance", "queue", *OPERATIONS}
 _OP_KEYS = {"rate", "window_s", "concurrency", "burst", "algorithm", "per_worker_allowance"}
@@ -144,16 +145,18 @@ def _queue(table: Any) -> QueueRuleSpec:
     if not isinstance(table, Mapping):
         raise LimitsConfigError("limits.queue: must be a table")
     _reject_unknown(table, _QUEUE_KEYS, "limits.queue")
-    operations = table.get("operations", ["run", "runsync"])
+    operations = table.get("operations", list(QUEUE_RULE.operations))
     if not isinstance(operations, list | tuple) or any(op not in OPERATIONS for op in operations):
         raise LimitsConfigError(
             f"limits.queue.operations: must be a list of operations ({', '.join(OPERATIONS)}), got {operations!r}"
         )
     return QueueRuleSpec(
         enabled=_flag(table.get("enabled", True), "limits.queue.enabled"),
-        min_jobs=_count(table.get("min_jobs", 50), "limits.queue.min_jobs", zero_ok=True),
+        min_jobs=_count(table.get("min_jobs", QUEUE_RULE.min_jobs), "limits.queue.min_jobs", zero_ok=True),
         jobs_per_worker=_count(
-            table.get("jobs_per_worker", 500), "limits.queue.jobs_per_worker", zero_ok=True
+            table.get("jobs_per_worker", QUEUE_RULE.jobs_per_worker),
+            "limits.queue.jobs_per_worker",
+            zero_ok=True,
         ),
         operations=frozenset(operations),
     )
