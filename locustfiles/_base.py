@@ -18,6 +18,7 @@ import gevent
 from locust import FastHttpUser, constant, task
 
 from locustfiles._auth import auth_headers, endpoint_id
+from locustfiles._one_send import send_once
 from locustfiles._plan import Flow
 from locustfiles._runtime import RUNTIME
 
@@ -89,6 +90,7 @@ class PodbenchUser(FastHttpUser):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
+        send_once(self.client)  # a dropped GET is a connection error, not a silent resend
         plan = RUNTIME.plan
         self.spec = plan.flows.get(self.flow) or Flow(self.flow, rate=0.0, slots=0)
         self.op = self.spec.submit_op
@@ -118,8 +120,10 @@ class PodbenchUser(FastHttpUser):
         intended: float | None = None,
         setup: bool = False,
     ) -> Reply:
-        """One request; `setup` calls (preparing a job to cancel, retry or read) stay out of op stats."""
-        label = LABELS[op] + (" [setup]" if setup else "")
+        """One request, scheduled when it has an `intended` send time, else a follow-up (a poll or a
+        read of a job scenario); `setup` calls (preparing a job to cancel, retry or read) stay out
+        of op stats. Locust's own stats name follow-ups and setup calls apart too."""
+        label = LABELS[op] + (" [setup]" if setup else " [follow-up]" if intended is None else "")
         headers = self.json_headers if body is not None else self.headers
         sent = time.time()
         resp = self.client.request(method, self.prefix + path, data=body, headers=headers, name=label)  # type: ignore[arg-type]
@@ -131,7 +135,8 @@ class PodbenchUser(FastHttpUser):
         if setup:
             RUNTIME.recorder.setup_request(status, timeout)
         else:
-            RUNTIME.recorder.request(op, sent, intended, done, status, timeout)
+            flow = None if intended is None else self.flow
+            RUNTIME.recorder.request(op, sent, intended, done, status, timeout, flow)
         content = resp.content if status else None
         return Reply(status, content, sent, done)
 

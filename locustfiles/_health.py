@@ -17,6 +17,7 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
 
 from locustfiles._auth import auth_headers, endpoint_id
+from locustfiles._one_send import send_once
 from locustfiles._plan import Plan
 
 JOB_FIELDS = {
@@ -36,8 +37,8 @@ class HealthSampler:
         self.plan = plan
         self.observe = observe
         """Told of every sample's outcome (done, status, timed out): the sampler counts as traffic."""
-        self.session = FastHttpSession(
-            host.rstrip("/"), environment.events.request, None, network_timeout=5.0
+        self.session = send_once(
+            FastHttpSession(host.rstrip("/"), environment.events.request, None, network_timeout=5.0)
         )
         self.path = f"/{endpoint_id(plan)}/health"
         self.headers = auth_headers(plan)

@@ -22,6 +22,9 @@ DIGITS = 3
 MAX_JOB_ROWS = 100_000
 
 REQUEST_METRICS = ("latency", "corrected_latency")
+FOLLOW_UP = "_follow_up"
+"""Suffix of the row that holds an operation's follow-up calls (`status_follow_up`): the polls and
+reads job scenarios make after their scheduled send, which no schedule asked for."""
 JOB_METRICS = ("delay_time", "execution_time", "end_to_end", "first_chunk", "chunk_gap")
 FINAL_STATES = {
     "COMPLETED": "completed",
@@ -29,6 +32,14 @@ FINAL_STATES = {
     "CANCELLED": "cancelled",
     "TIMED_OUT": "timed_out",
 }
+
+
+def follow_up(op: str) -> str:
+    return op + FOLLOW_UP
+
+
+def is_follow_up(row: str) -> bool:
+    return row.endswith(FOLLOW_UP)
 
 
 def new_histogram() -> HdrHistogram:
@@ -114,16 +125,28 @@ class Recorder:
         return cell
 
     def request(
-        self, op: str, sent: float, intended: float | None, done: float, status: int, timeout: bool
+        self,
+        op: str,
+        sent: float,
+        intended: float | None,
+        done: float,
+        status: int,
+        timeout: bool,
+        flow: str | None = None,
     ) -> None:
         """One scheduled or follow-up request, counted in the second it finished.
 
-        `intended` is None for unscheduled follow-ups (polls). Every non-2xx request is a failure;
-        429s (`rate_limited`) and `timeouts` are subsets of `failures` (docs/results-format.md).
+        `intended` is None for unscheduled follow-ups (polls, stream reads): they are counted on
+        their own row (`status_follow_up`), so an operation's row compares like with like, its
+        scheduled sends with its offered rate. A scheduled send also counts for its `flow`.
+        Every non-2xx request is a failure; 429s (`rate_limited`) and `timeouts` are subsets of
+        `failures` (docs/results-format.md).
         """
-        cell = self._cell(done, op)
+        cell = self._cell(done, op if intended is not None else follow_up(op))
         counts = cell.counts
         counts["requests"] += 1
+        if flow is not None:
+            counts[f"flow:{flow}"] += 1
         keys = _STATUS_KEYS.get(status)
         if keys is None:
             keys = _STATUS_KEYS[status] = (f"code:{status}", status_class(status))
@@ -186,6 +209,8 @@ class Aggregator:
     """All processes' drained data; histograms stay encoded until a writer merges one key."""
 
     counts: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)
+    totals: dict[str, Counter[str]] = field(default_factory=dict)
+    """Running sums of `counts` per row (op), kept as deltas arrive: the live view reads them."""
     hdr: dict[tuple[int, str, str], list[str]] = field(default_factory=dict)
     jobs: list[list[Any]] = field(default_factory=list)
     setup: Counter[str] = field(default_factory=Counter)
@@ -210,6 +235,7 @@ class Aggregator:
         for row in payload.get("intervals", ()):
             key = (int(row["s"]), str(row["op"]))
             self.counts.setdefault(key, Counter()).update(row["counts"])
+            self.totals.setdefault(key[1], Counter()).update(row["counts"])
             for metric, blob in row["hdr"].items():
                 self.hdr.setdefault((key[0], key[1], metric), []).append(blob)
         room = MAX_JOB_ROWS - len(self.jobs)
@@ -233,11 +259,7 @@ class Aggregator:
         return sorted({s for s, _ in self.counts})
 
     def total(self, op: str) -> Counter[str]:
-        out: Counter[str] = Counter()
-        for (_, o), c in self.counts.items():
-            if o == op:
-                out.update(c)
-        return out
+        return Counter(self.totals.get(op, ()))
 
     def run_histogram(self, op: str, metric: str, seconds: Iterable[int]) -> HdrHistogram | None:
         hist: HdrHistogram | None = None

@@ -17,7 +17,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from locustfiles._metrics import JOB_METRICS, Aggregator, value_at_percentiles
+from locustfiles._metrics import JOB_METRICS, Aggregator, follow_up, is_follow_up, value_at_percentiles
 from locustfiles._plan import OPERATIONS, Plan
 
 INTERVAL_COLUMNS = [
@@ -68,6 +68,7 @@ JOB_COLUMNS = [
     "polls",
 ]
 REQUEST_COUNTERS = ("requests", "failures", "rate_limited", "timeouts", "late_sends", "dropped_sends")
+FOLLOW_UP_COUNTERS = ("requests", "failures", "rate_limited", "timeouts")
 CPU_WARN_PERCENT = 90.0
 
 
@@ -140,40 +141,86 @@ class ResultWriter:
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, self.out / name)
 
+    def _rate(self, count: float) -> float:
+        return round(count / self.duration, 3)
+
     def _op_row(self, op: str) -> dict[str, Any]:
+        """An operation's scheduled sends: achieved counts only them, so it compares with offered."""
         counts = self.agg.total(op)
-        seconds = self.agg.seconds()
         row: dict[str, Any] = {
-            "offered_rps": round(self.plan.offered(op, 0.0, self.duration) / self.duration, 3),
-            "achieved_rps": round(counts["requests"] / self.duration, 3),
+            "offered_rps": self._rate(self.plan.offered(op, 0.0, self.duration)),
+            "achieved_rps": self._rate(counts["requests"]),
         }
         row.update({name: counts[name] for name in REQUEST_COUNTERS})
+        return self._with_codes_and_latency(row, op, counts, corrected=True)
+
+    def _follow_up_row(self, row_name: str) -> dict[str, Any]:
+        """The polls or reads made on one operation after a scenario's send: no schedule, no offer."""
+        counts = self.agg.total(row_name)
+        row: dict[str, Any] = {"achieved_rps": self._rate(counts["requests"])}
+        row.update({name: counts[name] for name in FOLLOW_UP_COUNTERS})
+        return self._with_codes_and_latency(row, row_name, counts, corrected=False)
+
+    def _with_codes_and_latency(
+        self, row: dict[str, Any], name: str, counts: Counter[str], *, corrected: bool
+    ) -> dict[str, Any]:
         codes = {k.split(":", 1)[1]: n for k, n in counts.items() if k.startswith("code:")}
         row["status_codes"] = dict(sorted(codes.items()))
-        row.update(percentiles(self.agg.run_histogram(op, "latency", seconds)))
-        row.update(percentiles(self.agg.run_histogram(op, "corrected_latency", seconds), "corrected_"))
+        seconds = self.agg.seconds()
+        row.update(percentiles(self.agg.run_histogram(name, "latency", seconds)))
+        if corrected:
+            row.update(percentiles(self.agg.run_histogram(name, "corrected_latency", seconds), "corrected_"))
         return row
 
+    def flows(self) -> dict[str, Any]:
+        """Each flow's scheduled sends against its own offered rate (several flows may share an op)."""
+        out: dict[str, Any] = {}
+        for name, flow in self.plan.flows.items():
+            offered = sum(
+                max(0.0, min(end, self.duration) - start) * rate
+                for start, end, rate in self.plan.segments(name)
+            )
+            sent = self.agg.total(flow.submit_op)[f"flow:{name}"]
+            out[name] = {
+                "op": flow.submit_op,
+                "offered_rps": self._rate(offered),
+                "achieved_rps": self._rate(sent),
+                "requests": sent,
+            }
+        return out
+
     def summary(self) -> dict[str, Any]:
-        ops = [
-            op for op in OPERATIONS if op in self.agg.ops() or self.plan.offered(op, 0.0, self.duration) > 0
-        ]
-        operations = {op: self._op_row(op) for op in ops}
-        total: dict[str, Any] = {name: sum(r[name] for r in operations.values()) for name in REQUEST_COUNTERS}
+        seen = set(self.agg.ops())
+        operations = {
+            op: self._op_row(op)
+            for op in OPERATIONS
+            if self.plan.offered(op, 0.0, self.duration) > 0
+            or any(self.agg.total(op)[k] for k in ("requests", "dropped_sends"))
+        }
+        follow_ups = {
+            follow_up(op): self._follow_up_row(follow_up(op)) for op in OPERATIONS if follow_up(op) in seen
+        }
+        rows = [*operations.values(), *follow_ups.values()]
+        total: dict[str, Any] = {name: sum(r.get(name, 0) for r in rows) for name in REQUEST_COUNTERS}
         total["offered_rps"] = round(sum(r["offered_rps"] for r in operations.values()), 3)
-        total["achieved_rps"] = round(total["requests"] / self.duration, 3)
+        # like for like with offered_rps: scheduled sends only; `requests` counts follow-ups too
+        total["achieved_rps"] = round(sum(r["achieved_rps"] for r in operations.values()), 3)
+        total["follow_up_rps"] = round(sum(r["achieved_rps"] for r in follow_ups.values()), 3)
         all_codes: Counter[str] = Counter()
-        for r in operations.values():
+        for r in rows:
             all_codes.update(r["status_codes"])
         total["status_codes"] = dict(sorted(all_codes.items()))
-        for metric, prefix in (("latency", ""), ("corrected_latency", "corrected_")):
-            total.update(percentiles(self._across_ops(ops, metric), prefix))
+        names = [*operations, *follow_ups]
+        total.update(percentiles(self._across_ops(names, "latency")))
+        total.update(percentiles(self._across_ops(names, "corrected_latency"), "corrected_"))
         return {
             "profile": self.plan.profile,
             "duration_s": round(self.duration, 3),
             "interrupted": self.interrupted,
             **({"interrupted_reason": self.reason} if self.reason else {}),
             "operations": operations,
+            "follow_ups": follow_ups,
+            "flows": self.flows(),
             "total": total,
             "jobs": self.jobs_summary(),
             "setup": dict(self.agg.setup),
@@ -264,8 +311,12 @@ class ResultWriter:
             t = float(s - self.base)
             lat = percentiles(self.agg.merged(s, op, "latency"))
             cor = percentiles(self.agg.merged(s, op, "corrected_latency"), "corrected_")
-            offered = self.plan.offered(op, s - self.start, s + 1 - self.start)
-            row: dict[str, Any] = {"t": t, "op": op, "offered": round(offered, 3)}
+            offered = None if is_follow_up(op) else self.plan.offered(op, s - self.start, s + 1 - self.start)
+            row: dict[str, Any] = {
+                "t": t,
+                "op": op,
+                "offered": None if offered is None else round(offered, 3),
+            }
             row.update({name: c[name] for name in REQUEST_COUNTERS})
             row.update({k: lat[k] for k in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")})
             row.update(

@@ -130,11 +130,21 @@ def _report(out: Path) -> None:
     if not path.exists():
         return
     summary = json.loads(path.read_text(encoding="utf-8"))
+    print("scheduled sends (offered vs achieved):")
     for op, row in summary["operations"].items():
         print(
-            f"{op:12} offered {row['offered_rps']:8.2f}/s achieved {row['achieved_rps']:8.2f}/s "
+            f"  {op:18} offered {row['offered_rps']:8.2f}/s achieved {row['achieved_rps']:8.2f}/s "
             f"p99 {row['p99_ms']} ms  429 {row['rate_limited']}  errors {row['failures']}  "
             f"timeouts {row['timeouts']}  late {row['late_sends']}  dropped {row['dropped_sends']}"
+        )
+    follow_ups = summary.get("follow_ups") or {}
+    if follow_ups:
+        print("follow-up calls of job scenarios (polls, stream reads; not scheduled):")
+    for name, row in follow_ups.items():
+        print(
+            f"  {name:18} calls   {row['achieved_rps']:8.2f}/s "
+            f"p99 {row['p99_ms']} ms  429 {row['rate_limited']}  errors {row['failures']}  "
+            f"timeouts {row['timeouts']}"
         )
     for warning in summary.get("generator", {}).get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)

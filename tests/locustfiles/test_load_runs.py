@@ -110,6 +110,22 @@ def test_smoke_drives_every_user_class_and_writes_the_result_folder(tmp_path: Pa
             in_histograms[item["op"]] += hist.get_total_count()
     for op in OPERATIONS:
         assert per_op[op] == in_histograms[op] == result["operations"][op]["requests"], op
+    # follow-up calls (scenario polls and stream reads) are rows of their own, here and in Locust
+    follow_ups = result["follow_ups"]
+    assert set(follow_ups) == {"status_follow_up", "stream_follow_up"}, follow_ups
+    locust_rows = {r["Name"]: int(r["Request Count"]) for r in csv_rows(out / "locust_stats.csv")}
+    for name, label in (("status_follow_up", "/status/[id]"), ("stream_follow_up", "/stream/[id]")):
+        assert follow_ups[name]["requests"] > 0
+        assert per_op[name] == in_histograms[name] == follow_ups[name]["requests"], name
+        assert locust_rows[f"{label} [follow-up]"] == follow_ups[name]["requests"]
+        assert locust_rows[label] == result["operations"][name.split("_")[0]]["requests"]
+    # scheduled sends alone are compared with the offered rate: like for like, per flow and per op
+    for name, flow in result["flows"].items():
+        if flow["offered_rps"] * result["duration_s"] >= 5:
+            assert flow["achieved_rps"] == pytest.approx(flow["offered_rps"], rel=0.02), name
+    for op in ("status", "stream"):
+        row = result["operations"][op]
+        assert row["achieved_rps"] == pytest.approx(row["offered_rps"], rel=0.02), (op, row)
     health = csv_rows(out / "health.csv")
     assert health and health[0]["status"] == "200" and health[0]["in_queue"] != ""
     for path in out.iterdir():

@@ -34,9 +34,11 @@ FAULTS = {
     "drop_connection_rate": 0.15,
     "worker_crash_rate": 0.2,
 }
-# geventhttpclient (under FastHttpUser) resends a GET once when the connection closes unanswered,
-# so only drops of POSTs (a third of the smoke mix) reach the results: at 0.15 over 6 s, ~75 POSTs
-# all pass undropped with odds of 1e-5 (at 0.05 over 4 s it was about one run in twelve).
+# Every request is sent once (locustfiles/_one_send.py): a dropped connection is a connection
+# error whatever the method. The GETs of the smoke mix (scheduled /status, /stream, /health and the
+# scenarios' polls and reads, ~70 % of ~400 requests over 6 s) all pass undropped at 0.15 with odds
+# far below 1e-20.
+GETS = ("status", "stream", "health", "status_follow_up", "stream_follow_up")
 
 
 def podbench(*argv: str, env_key: str = KEY, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -101,7 +103,7 @@ def test_load_keeps_running_under_faults_and_counts_error_replies(
 ) -> None:
     _, summary = load_under_faults
     codes: dict[str, int] = {}
-    for row in summary["operations"].values():
+    for row in [*summary["operations"].values(), *summary["follow_ups"].values()]:
         for code, n in row["status_codes"].items():
             codes[code] = codes.get(code, 0) + n
     assert codes.get("503", 0) > 0, codes  # injected error replies, counted under their own status
@@ -118,6 +120,13 @@ def test_load_counts_dropped_connections_apart_from_error_replies(
         other = sum(int(float(line.split(",")[header.index("status_other")] or 0)) for line in f)
     assert other > 0, "dropped connections (no reply) should land in status_other"
     assert summary["total"]["failures"] > 0
+    # a dropped GET is a connection error (no status, no timeout), never a silent resend
+    rows = {**summary["operations"], **summary["follow_ups"]}
+    dropped_gets = {
+        op: rows[op]["status_codes"].get("0", 0) - rows[op]["timeouts"] for op in GETS if op in rows
+    }
+    assert sum(dropped_gets.values()) > 0, dropped_gets
+    assert sum(1 for n in dropped_gets.values() if n > 0) >= 2, dropped_gets
 
 
 def test_load_sees_jobs_of_crashed_workers_time_out(
