@@ -184,12 +184,27 @@ def status_chart(intervals: pd.DataFrame, order: Sequence[str] | None = None) ->
     return to_svg(fig)
 
 
+FOLLOW_UP = "_follow_up"
+
+
+def offered_achieved_table(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Per second: offered and achieved (`requests`) scheduled sends, late sends, follow-up calls."""
+    follow_ups = intervals["op"].astype(str).str.endswith(FOLLOW_UP)
+    columns = ["offered", "requests", "late_sends"]
+    table = intervals[~follow_ups].groupby("t")[columns].sum(min_count=1)
+    table = table.join(intervals[follow_ups].groupby("t")["requests"].sum().rename("follow_ups"), how="outer")
+    return thin(table.sort_index())
+
+
 def offered_achieved_chart(intervals: pd.DataFrame) -> bytes:
-    """Offered (scheduled) vs achieved send rate, with late sends: does the generator keep up?"""
-    title = "Offered vs achieved rate (all operations)"
+    """Offered vs achieved rate of the scheduled sends, with late sends: does the generator keep up?
+
+    Follow-up calls (`OP_follow_up` rows: scenario polls and reads) have no offered rate; they
+    are drawn as a line of their own, never added to the achieved rate."""
+    title = "Offered vs achieved rate (scheduled sends, all operations)"
     if intervals is None or not len(intervals):
         return no_data(title)
-    table = thin(intervals.groupby("t")[["offered", "requests", "late_sends"]].sum(min_count=1).sort_index())
+    table = offered_achieved_table(intervals)
     fig, (ax,) = new_figure()
     marker = "o" if len(table) == 1 else None
     if table["offered"].notna().any():
@@ -203,6 +218,16 @@ def offered_achieved_chart(intervals: pd.DataFrame) -> bytes:
             marker=marker,
         )
     ax.plot(table.index, table["requests"], color="#2563eb", linewidth=1.3, label="achieved", marker=marker)
+    if table["follow_ups"].notna().any():
+        ax.plot(
+            table.index,
+            table["follow_ups"].fillna(0),
+            color="#94a3b8",
+            linestyle=":",
+            linewidth=1.2,
+            label="follow-up calls (not scheduled)",
+            marker=marker,
+        )
     if table["late_sends"].fillna(0).gt(0).any():
         ax.bar(
             table.index,

@@ -90,6 +90,7 @@ class RunFolder:
         names: list[str] = []
         if self.summary is not None:
             names.extend(self.summary.get("operations", {}))
+            names.extend(self.summary.get("follow_ups") or {})
         if self.intervals is not None:
             names.extend(str(op) for op in self.intervals["op"].unique())
         return list(dict.fromkeys(names))

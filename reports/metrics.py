@@ -117,7 +117,10 @@ def _derive(row: Row) -> Row:
 
 def operation_rows(run: RunFolder) -> list[Row]:
     """One row per operation plus the `all` row; summary.json first, intervals and histograms fill gaps."""
-    summary_ops: dict[str, Any] = (run.summary or {}).get("operations", {}) or {}
+    summary_ops: dict[str, Any] = {
+        **((run.summary or {}).get("follow_ups") or {}),  # `status_follow_up`: polls, reads
+        **((run.summary or {}).get("operations") or {}),
+    }
     summary_total: dict[str, Any] = (run.summary or {}).get("total", {}) or {}
     intervals = run.intervals
     span = _interval_span_s(intervals) if intervals is not None else 0.0

@@ -156,7 +156,7 @@ def parse_rule(text: str) -> Rule:
             f"bad threshold rule {text!r}: expected 'SCOPE.METRIC[.regression] OP NUMBER[%]'"
         )
     scope, metric, regression, comparator, number, percent = match.groups()
-    if scope in OPERATIONS:
+    if scope.removesuffix("_follow_up") in OPERATIONS and scope != "all_follow_up":  # status_follow_up: polls
         known = metric in OPERATION_METRICS
     elif scope == "jobs":
         known = JOB_METRIC.match(metric) is not None
