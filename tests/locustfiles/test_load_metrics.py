@@ -39,8 +39,8 @@ def test_corrected_latency_runs_from_the_intended_send() -> None:
 
 def test_drain_keeps_the_open_second_until_it_closes() -> None:
     rec = Recorder()
-    rec.request("run", 1.5, None, 1.6, 200, timeout=False)
-    rec.request("run", 1.9, None, 2.6, 200, timeout=False)  # counted when it finished
+    rec.request("run", 1.5, 1.5, 1.6, 200, timeout=False)
+    rec.request("run", 1.9, 1.9, 2.6, 200, timeout=False)  # counted when it finished
     assert [r["s"] for r in rec.drain(before=2.7)["intervals"]] == [1]
     assert [r["s"] for r in rec.drain()["intervals"]] == [2]
     assert rec.shipped["run:requests"] == 2
@@ -83,3 +83,18 @@ def test_fast_percentiles_match_hdrhistogram_exactly() -> None:
     wanted = [0.0, 50.0, 90.0, 99.0, 99.9, 100.0]
     fast = value_at_percentiles(hist, wanted)
     assert fast == {p: hist.get_value_at_percentile(p) for p in wanted}
+
+
+def test_follow_up_calls_are_counted_on_their_own_row_and_scheduled_sends_per_flow() -> None:
+    rec = Recorder()
+    rec.request("status", 3.0, 3.0, 3.01, 200, timeout=False, flow="status")  # scheduled
+    rec.request("status", 3.2, None, 3.21, 200, timeout=False)  # a run_poll job's poll
+    rec.request("status", 3.4, None, 3.41, 503, timeout=False)
+    rec.request("run", 3.5, 3.5, 3.51, 200, timeout=False, flow="run_poll")
+    agg = Aggregator()
+    agg.add(rec.drain())
+    assert agg.total("status")["requests"] == 1 and agg.total("status")["flow:status"] == 1
+    assert agg.total("status_follow_up")["requests"] == 2
+    assert agg.total("status_follow_up")["failures"] == 1
+    assert agg.total("run")["flow:run_poll"] == 1
+    assert sorted(agg.ops()) == ["run", "status", "status_follow_up"]
