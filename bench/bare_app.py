@@ -6,20 +6,23 @@ id and returns `{id, status: "IN_QUEUE"}`. No auth, limits, workers or retention
 the newest 10,000 jobs (the baselines' GC-tail experiment: an unbounded store ruins p99, and the
 emulator bounds its store too). Runs on uvloop when installed, like the emulator.
 
-Usage: python bench/bare_app.py [--port N] [--ready-file PATH]
+Usage: python bench/bare_app.py [--port N] [--ready-file PATH] [--parent-pid PID]
+
+It speaks the emulator's process protocol (contract.emulator_process), so the same launcher starts it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from contract.emulator_process import write_ready_file
 
 MAX_JOBS = 10_000
 HEALTH = {"jobs": {"completed": 0, "failed": 0, "inProgress": 0, "inQueue": 0, "retried": 0}}
@@ -50,26 +53,41 @@ def make_app() -> web.Application:
     return app
 
 
-async def serve(port: int, ready_file: Path | None) -> None:
+async def serve(port: int, ready_file: Path | None, parent_pid: int | None) -> None:
     runner = web.AppRunner(make_app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     bound = runner.addresses[0][1]
     if ready_file is not None:
-        tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"host": "127.0.0.1", "port": bound, "pid": os.getpid()}))
-        tmp.rename(ready_file)
+        write_ready_file(ready_file, port=bound, host="127.0.0.1", pid=os.getpid())
+    stop = asyncio.Event()
+    if parent_pid is not None:
+        _watch_parent(parent_pid, stop)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """Stop once no longer `parent`'s child (the launcher started us in our own session)."""
+    loop = asyncio.get_running_loop()
+
+    def check() -> None:
+        if os.getppid() != parent:
+            stop.set()
+        else:
+            loop.call_later(1.0, check)
+
+    loop.call_later(1.0, check)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ready-file", type=Path)
+    parser.add_argument("--parent-pid", type=int)
     args = parser.parse_args()
     try:
         import uvloop
@@ -78,7 +96,7 @@ def main() -> None:
     else:
         runner = uvloop.run
     try:
-        runner(serve(args.port, args.ready_file))
+        runner(serve(args.port, args.ready_file, args.parent_pid))
     except KeyboardInterrupt:
         pass
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import aiohttp
 
+from contract.emulator_process import ChildServer, ServerStartError, emulator_env
+
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 30.0
 WRK_CPU = 1
@@ -43,8 +45,8 @@ end
 
 
 class Server:
-    """A server process (pinned to one CPU unless `cpu` is None), started with a ready file and
-    stopped by its PID."""
+    """A server process (pinned to one CPU unless `cpu` is None), started through the launcher of
+    `contract.emulator_process` (ready file, own session, --parent-pid) and stopped by its PID."""
 
     def __init__(
         self, name: str, cmd: list[str], tmp: Path, *, cpu: int | None, api_key: str, admin_key: str
@@ -55,35 +57,25 @@ class Server:
         self.pid = 0
         self.client_env = {**os.environ, "PODBENCH_BENCH_KEY": api_key}
         self.log_path = tmp / f"{name}.log"
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._server = ChildServer(
+            cmd,
+            ready_file=tmp / f"{name}.ready.json",
+            log_path=self.log_path,
+            env=emulator_env(api_key, admin_key),
+            cwd=ROOT,
+            prefix=["taskset", "-c", str(cpu)] if cpu is not None else [],  # taskset execs: same PID
+            name=name,
+            start_timeout_s=READY_TIMEOUT_S,
+        )
 
     def __enter__(self) -> Server:
-        ready = self.tmp / f"{self.name}.ready.json"
-        log_path = self.log_path
-        pin = ["taskset", "-c", str(self.cpu)] if self.cpu is not None else []
-        env = {
-            **os.environ,
-            "PODBENCH_EMULATOR_API_KEY": self.api_key,
-            "PODBENCH_EMULATOR_ADMIN_KEY": self.admin_key,
-        }
-        with open(log_path, "wb") as log:
-            self._proc = subprocess.Popen(
-                [*pin, *self.cmd, "--ready-file", str(ready)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.perf_counter() + READY_TIMEOUT_S
-        while not ready.exists():
-            if self._proc.poll() is not None or time.perf_counter() > deadline:
-                self._stop()
-                tail = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{self.name} did not start ({' '.join(self.cmd)}):\n{tail}")
-            time.sleep(0.05)
-        info = json.loads(ready.read_text())
-        self.url = f"http://127.0.0.1:{info['port']}"
-        self.pid = self._proc.pid  # taskset execs the server: same PID
+        try:
+            self._server.start()
+        except ServerStartError as exc:
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{exc} ({' '.join(self.cmd)}):\n{tail}") from None
+        self.url = self._server.url
+        self.pid = self._server.pid
         return self
 
     def rss_kib(self) -> int:
@@ -92,17 +84,7 @@ class Server:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._stop()
-
-    def _stop(self) -> None:
-        if self._proc is None or self._proc.poll() is not None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(5)
+        self._server.stop()
 
 
 def rss_kib(pid: int) -> int:

@@ -53,6 +53,8 @@ from emulator_bench_support import (
     steal_since,
 )
 
+from contract.emulator_process import emulator_command
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 ENDPOINT = "bench"
@@ -282,17 +284,7 @@ def main() -> int:
         scripts = {"health": tmp / "get.lua", "run": tmp / "post.lua", "paced": tmp / "paced.lua"}
         for name, text in (("health", GET_LUA), ("run", POST_LUA), ("paced", PACED_LUA)):
             scripts[name].write_text(text + DONE_LUA)
-        emu_cmd = [
-            sys.executable,
-            "-m",
-            "emulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--endpoint-id",
-            ENDPOINT,
-        ]
+        emu_cmd = emulator_command("--host", "127.0.0.1", "--port", "0", "--endpoint-id", ENDPOINT)
         bare_cmd = [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--port", "0"]
         keys = {"api_key": api_key, "admin_key": admin_key}
         if "throughput" not in args.skip or "rss" not in args.skip:

@@ -23,7 +23,6 @@ import json
 import random
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter, deque
@@ -33,6 +32,8 @@ from typing import Any
 
 import aiohttp
 from emulator_bench_support import Server
+
+from contract.emulator_process import emulator_command
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -68,7 +69,7 @@ class Tally:
 
 
 def start_emulator(tmp: Path) -> Server:
-    cmd = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--endpoint-id", ENDPOINT]
+    cmd = emulator_command("--host", "127.0.0.1", "--port", "0", "--endpoint-id", ENDPOINT)
     key = "soak-" + secrets.token_urlsafe(12)
     return Server(
         "emulator", cmd, tmp, cpu=None, api_key=key, admin_key="soak-admin-" + secrets.token_urlsafe(12)

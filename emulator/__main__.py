@@ -2,6 +2,7 @@
 
 Once listening it writes the ready file (atomically) as {"port", "host", "pid"} and prints the base
 URL and how to point the official SDK at it. The API key is never printed unless it was generated.
+The process protocol (ready file, --parent-pid, keys in the environment) is `contract.emulator_process`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import json
 import os
 import secrets
 import signal
@@ -20,13 +20,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from contract.emulator_process import ADMIN_KEY_ENV, API_KEY_ENV, write_ready_file
 from emulator.app import create_app
 from emulator.clock import Clock, ManualClock, MonotonicClock
 from emulator.config import ConfigError, EmulatorConfig, load_config
 from emulator.server_lifecycle import ServerLifecycle
-
-API_KEY_ENV = "PODBENCH_EMULATOR_API_KEY"
-ADMIN_KEY_ENV = "PODBENCH_EMULATOR_ADMIN_KEY"
 
 
 def build_parser(prog: str = "python -m emulator") -> argparse.ArgumentParser:
@@ -123,7 +121,7 @@ async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequenc
     )
     sys.stdout.flush()
     if args.ready_file is not None:
-        _write_ready(args.ready_file, {"port": port, "host": host, "pid": os.getpid()})
+        write_ready_file(args.ready_file, port=port, host=host, pid=os.getpid())
     try:
         await stop.wait()
     finally:
@@ -144,12 +142,6 @@ def _watch_parent(
             loop.call_later(every_s, check)
 
     loop.call_later(every_s, check)
-
-
-def _write_ready(path: Path, info: dict[str, object]) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(info))
-    os.replace(tmp, path)
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m emulator") -> int:

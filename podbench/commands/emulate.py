@@ -1,7 +1,8 @@
 """`podbench emulate`: run the embedded emulator in the foreground (same as `python -m emulator`).
 
-The emulator is its own room, so it runs as a child process; signals reach it through the shared
-process group, and its exit code is passed on.
+The emulator is its own room, so it runs as a child process; unlike the harnesses' launcher
+(`contract.emulator_process.ChildServer`) it stays in the terminal's process group, so a Ctrl-C
+reaches it directly, and its exit code is passed on.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
+
+from contract.emulator_process import ADMIN_KEY_ENV, API_KEY_ENV, READY_FILE_FLAG, emulator_command
 
 HELP = "run the offline emulated endpoint (RunPod Serverless queue API) in the foreground"
 
@@ -40,17 +42,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def build_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """argv for `python -m emulator`; keys travel in the child's environment, never in argv."""
-    cmd = [sys.executable, "-m", "emulator", "--host", args.host, "--port", str(args.port)]
-    cmd += ["--endpoint-id", args.endpoint_id, "--clock", args.clock, "--rate-limits", args.rate_limits]
+    cmd = emulator_command("--host", args.host, "--port", str(args.port), "--endpoint-id", args.endpoint_id)
+    cmd += ["--clock", args.clock, "--rate-limits", args.rate_limits]
     if args.config:
         cmd += ["--config", args.config]
     if args.ready_file:
-        cmd += ["--ready-file", args.ready_file]
+        cmd += [READY_FILE_FLAG, args.ready_file]
     env = dict(os.environ)
     if args.api_key:
-        env["PODBENCH_EMULATOR_API_KEY"] = args.api_key
+        env[API_KEY_ENV] = args.api_key
     if args.admin_key:
-        env["PODBENCH_EMULATOR_ADMIN_KEY"] = args.admin_key
+        env[ADMIN_KEY_ENV] = args.admin_key
     return cmd, env
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.emulator_process import ChildServer, emulator_command
 from emulator.config import ConfigError, endpoint_from_table, load_config, merge_patch
 from podbench.cli import build_parser
 from podbench.commands import emulate
@@ -68,36 +69,30 @@ def test_merge_patch_is_recursive_and_null_deletes():
     assert patched.limits["run"] == {"rate": 1, "window_s": 10}
 
 
-def _start(args, env_extra, tmp_path):
-    ready = tmp_path / "ready.json"
-    env = {**os.environ, **env_extra}
-    proc = subprocess.Popen(
-        [*args, "--port", "0", "--ready-file", str(ready)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+def _start(args, env_extra, tmp_path, *, watch_parent=True):
+    server = ChildServer(
+        [*args, "--port", "0"],
+        ready_file=tmp_path / "ready.json",
+        log_path=tmp_path / "output.log",
+        env={**os.environ, **env_extra},
         cwd=ROOT,
+        watch_parent=watch_parent,
+        start_timeout_s=20,
     )
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-        assert time.monotonic() < deadline, "emulator did not get ready"
-        time.sleep(0.05)
-    return proc, json.loads(ready.read_text())
+    ready = server.start()
+    return server, {"port": ready.port, "host": ready.host, "pid": ready.pid}
 
 
-def _stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=10)
-    return proc.returncode, out.decode()
+def _stop(server):
+    return server.stop(), server.output()
 
 
 @pytest.mark.slow
 def test_python_m_emulator_serves_writes_ready_file_and_stops_on_sigterm(tmp_path):
     env = {"PODBENCH_EMULATOR_API_KEY": "secret-key-1", "PODBENCH_EMULATOR_ADMIN_KEY": "admin-1"}
-    proc, info = _start([sys.executable, "-m", "emulator", "--endpoint-id", "ep"], env, tmp_path)
+    proc, info = _start(emulator_command("--endpoint-id", "ep"), env, tmp_path)
     try:
-        assert info["host"] == "127.0.0.1" and info["pid"] == proc.pid and info["port"] > 0
+        assert info["host"] == "127.0.0.1" and info["pid"] == proc.proc.pid and info["port"] > 0
         req = urllib.request.Request(
             f"http://127.0.0.1:{info['port']}/v2/ep/health", headers={"Authorization": "secret-key-1"}
         )
@@ -119,7 +114,10 @@ def test_python_m_emulator_serves_writes_ready_file_and_stops_on_sigterm(tmp_pat
 @pytest.mark.slow
 def test_generated_keys_are_printed_and_podbench_emulate_runs_the_same_main(tmp_path):
     env = {"PODBENCH_EMULATOR_API_KEY": "", "PODBENCH_EMULATOR_ADMIN_KEY": ""}
-    proc, info = _start([sys.executable, "-m", "podbench", "emulate", "--clock", "manual"], env, tmp_path)
+    # `podbench emulate` runs in the foreground and takes no --parent-pid.
+    proc, info = _start(
+        [sys.executable, "-m", "podbench", "emulate", "--clock", "manual"], env, tmp_path, watch_parent=False
+    )
     code, out = _stop(proc)
     assert code == 0
     assert (

@@ -7,19 +7,15 @@ what it prints), so they talk HTTP to a child process and stop it by its PID.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from contract.emulator_process import ChildServer, emulator_command, emulator_env
+
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 30.0
 
 
 class EmulatorProcess:
@@ -35,39 +31,23 @@ class EmulatorProcess:
     ) -> None:
         self.api_key, self.admin_key, self.endpoint_id = api_key, admin_key, endpoint_id
         tmp.mkdir(parents=True, exist_ok=True)
-        ready = tmp / f"ready-{endpoint_id}.json"
-        ready.unlink(missing_ok=True)
         self.output = tmp / f"emulator-{endpoint_id}.out"
-        child_env = {
-            **os.environ,
-            "PODBENCH_EMULATOR_API_KEY": api_key,
-            "PODBENCH_EMULATOR_ADMIN_KEY": admin_key,
+        self.output.unlink(missing_ok=True)
+        self.server = ChildServer(
+            emulator_command("--port", "0", "--endpoint-id", endpoint_id, *args),
+            ready_file=tmp / f"ready-{endpoint_id}.json",
+            log_path=self.output,
+            env={**emulator_env(api_key, admin_key), **(env or {})},
+            cwd=ROOT,
+        )
+        self.server.start()
+        self.proc = self.server.proc
+        self.info: dict[str, Any] = {
+            "port": self.server.port,
+            "host": self.server.ready.host,
+            "pid": self.server.pid,
         }
-        child_env.update(env or {})
-        cmd = [
-            sys.executable,
-            "-m",
-            "emulator",
-            "--port",
-            "0",
-            "--endpoint-id",
-            endpoint_id,
-            "--ready-file",
-            str(ready),
-            *args,
-        ]
-        with open(self.output, "wb") as out:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not ready.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(
-                    f"the emulator did not start: {self.output.read_text(errors='replace')[-2000:]}"
-                )
-            time.sleep(0.05)
-        self.info: dict[str, Any] = json.loads(ready.read_text())
-        self.port = int(self.info["port"])
+        self.port = self.server.port
         self.url = f"http://127.0.0.1:{self.port}"
         self.base_v2 = f"{self.url}/v2"
         self.auth = {"Authorization": f"Bearer {api_key}"}
@@ -85,18 +65,12 @@ class EmulatorProcess:
         return stats
 
     def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.server.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS in /proc status")
 
     def stop(self) -> str:
         """Stop by PID (SIGTERM, then SIGKILL) and return everything it printed."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.output.read_text(errors="replace")
+        self.server.stop()
+        return self.server.output()
