@@ -76,6 +76,7 @@ def build_capacity(
         "first_failing_rps": _round(knee.first_failing_rps, 2),
         "target_rps": _round(target_for_advice, 2),
         "target_rps_source": "--target-rps/profile" if target_rps is not None else "knee_rps",
+        "slo_met_at_target": slo_met_at(target_for_advice, knee.knee_rps),
         "recommended_workers_min": advice.workers_min if advice else None,
         "recommended_workers_max": advice.workers_max if advice else None,
         "recommendation": advice.as_json() if advice else None,
@@ -102,6 +103,12 @@ def build_capacity(
             "in_system": _thin([[round(t, 3), v] for t, v in data.in_system]),
         },
     }
+
+
+def slo_met_at(target_rps: float | None, knee_rps: float | None) -> bool:
+    """Did the endpoint, as measured, meet the SLO at the target rate? Only a rate at or below
+    the knee (the highest offered rate that met it with a stable queue) did; with no knee, none."""
+    return knee_rps is not None and target_rps is not None and target_rps <= knee_rps
 
 
 def step_json(step: StepSummary, slo: Slo) -> dict[str, Any]:

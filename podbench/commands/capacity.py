@@ -187,7 +187,9 @@ def _measure(
         profile=profile,
     )
     _print_summary(payload, args.out)
-    return 130 if data.interrupted else 0
+    if data.interrupted:
+        return 130
+    return 0 if payload["slo_met_at_target"] else 1  # a gate for CI: the rate cannot meet the SLO
 
 
 def _run_runner(runner: StepRunner) -> RunData:
@@ -217,6 +219,12 @@ def _print_summary(payload: dict[str, Any], out: Path) -> None:
             f"for {payload['target_rps']} jobs/s: workersMin {payload['recommended_workers_min']}, "
             f"workersMax {payload['recommended_workers_max']} ({payload['recommendation']['reason']})"
         )
+    target, slo = payload["target_rps"], payload["slo"]["expression"]
+    if payload["slo_met_at_target"]:
+        lines.append(f"{slo} met at {target} jobs/s")
+    else:
+        at = f"at {target} jobs/s" if target is not None else "at any rate offered"
+        lines.append(f"{slo} NOT met {at} (knee {knee}): exit 1")
     lines.append(f"wrote {out / 'capacity.json'}")
     for line in lines:
         print(line)
