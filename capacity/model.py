@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 FORMULAS: dict[str, str] = {
     "littles_law": "L = λ·W (jobs in a stable system = arrival rate × time in system); busy workers = λ·E[S]",
@@ -192,3 +192,54 @@ def capacity_rps(workers: int, service: ServiceTime) -> float:
 def busy_workers(arrival_rps: float, service: ServiceTime) -> float:
     """Little's law on the workers: the mean number busy at rate λ is λ·E[S]."""
     return arrival_rps * service.mean_s
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """The model's forecast for c workers at arrival rate λ, in the units a run reports.
+
+    Response time T is queue wait + execution (the endpoint's own time, without the client's
+    network overhead). When the queue is unstable (ρ >= 1) throughput is the capacity c / E[S]
+    and every response time is infinite: the backlog grows without bound.
+    """
+
+    arrival_rps: float
+    workers: int
+    throughput_rps: float
+    utilisation: float
+    stable: bool
+    p_wait: float
+    mean_wait_s: float
+    mean_s: float
+    p50_s: float
+    p95_s: float
+    p99_s: float
+    service: ServiceTime = field(repr=False)
+
+    def quantile_s(self, q: float) -> float:
+        """Any other response-time quantile (0 < q < 1), e.g. 0.999."""
+        return predict(self.arrival_rps, self.workers, self.service).response_quantile_s(q)
+
+
+def forecast(arrival_rps: float, workers: int, service: ServiceTime) -> SteadyState:
+    """Throughput and response-time percentiles of `workers` workers at `arrival_rps` (Poisson
+    arrivals; service times as measured in `service`, e.g. `ServiceTime.from_samples(seconds)`,
+    or `ServiceTime(mean_s, scv)` for a known distribution: scv 0 fixed, 1 exponential).
+
+    A stable entry point for other tools that compare their own figures with the model."""
+    p = predict(arrival_rps, workers, service)
+    quantile = p.response_quantile_s
+    return SteadyState(
+        arrival_rps=arrival_rps,
+        workers=workers,
+        throughput_rps=min(arrival_rps, capacity_rps(workers, service)),
+        utilisation=p.utilisation,
+        stable=p.stable,
+        p_wait=p.p_wait,
+        mean_wait_s=p.mean_wait_s,
+        mean_s=p.mean_response_s,
+        p50_s=quantile(0.5),
+        p95_s=quantile(0.95),
+        p99_s=quantile(0.99),
+        service=service,
+    )

@@ -10,7 +10,7 @@ from capacity_sim import simulate_waits
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capacity.model import ServiceTime, busy_workers, capacity_rps, erlang_b, erlang_c, predict
+from capacity.model import ServiceTime, busy_workers, capacity_rps, erlang_b, erlang_c, forecast, predict
 
 
 def erlang_c_by_definition(c: int, a: float) -> float:
@@ -101,3 +101,26 @@ def test_service_time_from_samples() -> None:
     assert service.survival(0.1) == pytest.approx(math.exp(-1), abs=0.03)
     with pytest.raises(ValueError):
         ServiceTime.from_samples([])
+
+
+def test_forecast_is_the_model_in_a_run_s_units() -> None:
+    service = ServiceTime(0.2, scv=1.0)  # exponential: M/M/c exactly
+    state = forecast(8.0, 2, service)  # capacity 10 jobs/s, ρ = 0.8
+    assert state.stable and state.throughput_rps == 8.0 and state.utilisation == pytest.approx(0.8)
+    # M/M/2 at a = 1.6: C = 0.7111, E[Wq] = C / (cμ − λ) = 0.7111 / 2 = 0.3556 s
+    assert state.p_wait == pytest.approx(0.7111, abs=1e-4)
+    assert state.mean_wait_s == pytest.approx(0.3556, abs=1e-4)
+    assert state.mean_s == pytest.approx(0.5556, abs=1e-4)
+    assert state.p50_s < state.p95_s < state.p99_s < state.quantile_s(0.999)
+    # P(T > t) for M/M/c with C and θ = cμ − λ = 2, μ = 5: (1 − C)e^{−μt} + C·(θe^{−μt} − μe^{−θt})/(θ − μ)
+    t = state.p95_s
+    tail = (1 - state.p_wait) * math.exp(-5 * t) + state.p_wait * (
+        2 * math.exp(-5 * t) - 5 * math.exp(-2 * t)
+    ) / (2 - 5)
+    assert tail == pytest.approx(0.05, abs=1e-6)
+
+
+def test_forecast_past_capacity_is_unstable() -> None:
+    state = forecast(30.0, 2, ServiceTime(0.1, scv=0.0))
+    assert not state.stable and state.throughput_rps == pytest.approx(20.0)
+    assert math.isinf(state.p95_s) and math.isinf(state.mean_s)
