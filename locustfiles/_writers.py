@@ -17,7 +17,14 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from locustfiles._metrics import JOB_METRICS, Aggregator, follow_up, is_follow_up, value_at_percentiles
+from locustfiles._metrics import (
+    JOB_METRICS,
+    Aggregator,
+    follow_up,
+    is_follow_up,
+    new_histogram,
+    value_at_percentiles,
+)
 from locustfiles._plan import OPERATIONS, Plan
 
 INTERVAL_COLUMNS = [
@@ -67,9 +74,18 @@ JOB_COLUMNS = [
     "end_to_end_ms",
     "polls",
 ]
+HISTOGRAM_LINES_PER_KEY = 3600
+"""histograms.jsonl holds at most this many lines per (op, metric): the per-second percentiles are
+in intervals.csv already, and a day of per-second histograms (1.9 million lines, 320 MB at 8
+operations) took a report minutes to add up."""
 REQUEST_COUNTERS = ("requests", "failures", "rate_limited", "timeouts", "late_sends", "dropped_sends")
 FOLLOW_UP_COUNTERS = ("requests", "failures", "rate_limited", "timeouts")
 CPU_WARN_PERCENT = 90.0
+
+
+def histogram_span_s(run_seconds: int) -> int:
+    """Seconds per histograms.jsonl line: 1 up to an hour, then the run's length / 3600, rounded up."""
+    return max(1, math.ceil(run_seconds / HISTOGRAM_LINES_PER_KEY))
 
 
 def iso(epoch: float) -> str:
@@ -327,14 +343,22 @@ class ResultWriter:
         self.write_rows("intervals.csv", INTERVAL_COLUMNS, rows)
 
     def write_histograms(self) -> None:
+        """One line per (interval, op, metric); past an hour the intervals widen (histogram_span_s)."""
+        seconds = self.agg.seconds()
+        span = histogram_span_s(seconds[-1] - seconds[0] + 1) if seconds else 1
+        buckets: dict[tuple[int, str, str], list[str]] = {}
+        for (s, op, metric), blobs in self.agg.hdr.items():
+            start = (s - self.base) // span * span
+            buckets.setdefault((start, op, metric), []).extend(blobs)
         tmp = self.out / ".histograms.jsonl.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            for s, op, metric in sorted(self.agg.hdr):
-                hist = self.agg.merged(s, op, metric)
-                if hist is None:
-                    continue
+            for (start, op, metric), blobs in sorted(buckets.items()):
+                hist = new_histogram()
+                for blob in blobs:
+                    hist.decode_and_add(blob)
                 line = {
-                    "t": float(s - self.base),
+                    "t": float(start),
+                    "dt": float(span),
                     "op": op,
                     "metric": metric,
                     "hdr": hist.encode().decode("ascii"),
