@@ -25,6 +25,8 @@ from emulator.app import create_app
 from emulator.clock import Clock, ManualClock, MonotonicClock
 from emulator.config import ConfigError, EmulatorConfig, load_config
 from emulator.server_lifecycle import ServerLifecycle
+from emulator.worker_processes.host import WorkerHost
+from emulator.worker_processes.probe import probe_worker
 
 
 def build_parser(prog: str = "python -m emulator") -> argparse.ArgumentParser:
@@ -59,6 +61,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate-limits", choices=("on", "off"), default="on", help="apply the rate-limit gate (default on)"
     )
     parser.add_argument(
+        "--worker",
+        metavar="PATH",
+        help="an unmodified RunPod worker file (calls runpod.serverless.start): each worker is a real process running it",
+    )
+    parser.add_argument(
+        "--worker-python",
+        metavar="PYTHON",
+        help="interpreter that runs --worker (your worker's own environment; default: this one)",
+    )
+    parser.add_argument(
         "--parent-pid",
         type=int,
         metavar="PID",
@@ -77,13 +89,32 @@ def resolve_config(args: argparse.Namespace) -> tuple[EmulatorConfig, list[str]]
     if not admin_key:
         admin_key = "pb-admin-" + secrets.token_urlsafe(18)
         notes.append(f"generated admin key: {admin_key}")
-    config = load_config(args.config, endpoint_id=args.endpoint_id, api_key=api_key, admin_key=admin_key)
+    config = load_config(
+        args.config,
+        endpoint_id=args.endpoint_id,
+        api_key=api_key,
+        admin_key=admin_key,
+        worker=getattr(args, "worker", None),
+        worker_python=getattr(args, "worker_python", None),
+    )
     return config, notes
 
 
-async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequence[str]) -> None:
+def probe_workers(config: EmulatorConfig) -> WorkerHost:
+    """Each worker file must import and call `runpod.serverless.start` (ConfigError otherwise)."""
+    host = WorkerHost()
+    for endpoint in config.endpoints:
+        if endpoint.worker and endpoint.worker not in host.info:
+            host.info[endpoint.worker] = probe_worker(endpoint.worker, endpoint.worker_python)
+    return host
+
+
+async def serve(
+    args: argparse.Namespace, config: EmulatorConfig, notes: Sequence[str], workers: WorkerHost | None = None
+) -> None:
     clock: Clock = ManualClock() if args.clock == "manual" else MonotonicClock()
-    app = create_app(config, clock, rate_limits=args.rate_limits == "on")
+    workers_host = workers or WorkerHost()
+    app = create_app(config, clock, rate_limits=args.rate_limits == "on", worker_host=workers_host)
     # Held long-polls (runsync waits up to 300 s) must not delay a SIGTERM for long.
     runner = ServerLifecycle(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
     await runner.setup()
@@ -92,6 +123,7 @@ async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequenc
     server = site._server
     sockets = getattr(server, "sockets", None) or []
     port = sockets[0].getsockname()[1] if sockets else args.port
+    workers_host.listening(args.host, port)
     host = args.host
     base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     # The store keeps up to max_jobs live records that a full collection must walk (about 1 ms
@@ -116,6 +148,8 @@ async def serve(args: argparse.Namespace, config: EmulatorConfig, notes: Sequenc
         f"  public API:  {base}/v2/{{endpoint_id}}/run|runsync|status|stream|cancel|retry|purge-queue|health"
     )
     print(f"  control API: {base}/_emulator/ (Authorization: Bearer <admin key>)")
+    for path, info in workers_host.info.items():
+        print(f"  worker processes run {path} (runpod {info.runpod_version}, handler {info.handler})")
     print(
         f"  official SDK: export RUNPOD_ENDPOINT_BASE_URL={base}/v2  (or runpod.endpoint_url_base = '{base}/v2')"
     )
@@ -153,7 +187,8 @@ def run_from_args(args: argparse.Namespace, *, prog: str = "python -m emulator")
     try:
         config, notes = resolve_config(args)
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(serve(args, config, notes))
+            host = probe_workers(config)
+            runner.run(serve(args, config, notes, host))
     except ConfigError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

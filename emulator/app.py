@@ -28,6 +28,8 @@ from emulator.limits import GateFactory, build_gate, no_limits
 from emulator.operations import ROUTES
 from emulator.runtime import Emulator
 from emulator.wire import JSON_HEADERS
+from emulator.worker_processes import routes as worker_routes
+from emulator.worker_processes.host import WorkerHost
 
 LOG = logging.getLogger("emulator")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -134,6 +136,7 @@ def create_app(
     *,
     rate_limits: bool = True,
     gate_factory: GateFactory | None = None,
+    worker_host: WorkerHost | None = None,
 ) -> web.Application:
     """The emulator as an aiohttp app; the caller runs it (web.run_app, AppRunner or a test client).
 
@@ -143,7 +146,7 @@ def create_app(
     if gate_factory is not None and not rate_limits:
         raise ValueError("a gate_factory is a gate: leave rate_limits on")
     gate = gate_factory or (build_gate if rate_limits else no_limits)
-    emulator = Emulator(config, clock, gate_factory=gate)
+    emulator = Emulator(config, clock, gate_factory=gate, worker_host=worker_host)
     # Our own bounded reader refuses big bodies with the documented 400; this is only a backstop.
     app = web.Application(middlewares=[middleware], client_max_size=RUNSYNC_BODY_LIMIT + 1)
     app[EMULATOR] = emulator
@@ -151,6 +154,7 @@ def create_app(
         for method in route.methods:
             app.router.add_route(method, route.full_path, HANDLERS[route.path])
     control.add_routes(app)
+    worker_routes.add_routes(app)
     app.router.add_get("/openapi.json", api.openapi_document)
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -158,4 +162,5 @@ def create_app(
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
+    await app[EMULATOR].close()
     await app[EMULATOR].webhooks.close()

@@ -48,6 +48,10 @@ class EndpointConfig:
     scaler_value: float = 4.0
     execution_time: ExecutionTime = field(default_factory=ExecutionTime)
     handler: str | None = None
+    worker: str | None = None
+    """An unmodified RunPod worker file, run as one real process per worker (absolute once loaded)."""
+    worker_python: str | None = None
+    """The interpreter that runs `worker` (the user's own environment); default: the emulator's."""
     execution_timeout_s: float = 600.0
     ttl_s: float = 86_400.0
     retention_run_s: float = 1800.0
@@ -76,6 +80,7 @@ class EmulatorConfig:
     admin_key: str = ""
 
 
+FIXED_WHILE_RUNNING = ("worker", "worker_python")
 _NUMBER_MIN: dict[str, float] = {
     "workers_min": 0,
     "workers_max": 0,
@@ -107,6 +112,8 @@ def endpoint_from_table(table: Mapping[str, Any], *, base: EndpointConfig | None
             raise ConfigError(f"unknown endpoint key {key!r}")
         if base is not None and key == "id" and value != base.id:
             raise ConfigError("'id' cannot be changed")
+        if base is not None and key in FIXED_WHILE_RUNNING and value != getattr(base, key):
+            raise ConfigError(f"{key!r} cannot be changed while the emulator runs")
         values[key] = _check(key, value, base)
     if base is None:
         if "id" not in values:
@@ -114,6 +121,10 @@ def endpoint_from_table(table: Mapping[str, Any], *, base: EndpointConfig | None
         config = EndpointConfig(**values)
     else:
         config = dataclasses.replace(base, **values)
+    if config.handler and config.worker:
+        raise ConfigError("an endpoint names either 'handler' or 'worker', not both")
+    if config.worker_python and not config.worker:
+        raise ConfigError("'worker_python' needs a 'worker'")
     if config.workers_min > config.workers_max:
         raise ConfigError("'workers_min' must not exceed 'workers_max'")
     return config
@@ -128,8 +139,8 @@ def _check(key: str, value: Any, base: EndpointConfig | None) -> Any:
         if not isinstance(value, list) or not all(isinstance(k, str) and k for k in value):
             raise ConfigError("'api_keys' must be a list of non-empty strings")
         return tuple(value)
-    if key in ("handler", "id_suffix", "scaler"):
-        if key == "handler" and value is None:
+    if key in ("handler", "id_suffix", "scaler", "worker", "worker_python"):
+        if key in ("handler", "worker", "worker_python") and value is None:
             return None
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{key!r} must be a non-empty string")
@@ -204,8 +215,14 @@ def load_config(
     endpoint_id: str,
     api_key: str,
     admin_key: str,
+    worker: str | None = None,
+    worker_python: str | None = None,
 ) -> EmulatorConfig:
-    """The file's endpoints (or one endpoint named by the flags); endpoints without keys get `api_key`."""
+    """The file's endpoints (or one endpoint named by the flags); endpoints without keys get `api_key`.
+
+    A `worker` path in the file is relative to the file; `worker` given here (the `--worker` flag,
+    relative to the current directory) serves every endpoint that names neither worker nor handler.
+    """
     seed = 0
     tables: list[Mapping[str, Any]] = [{"id": endpoint_id}]
     if path is not None:
@@ -228,7 +245,19 @@ def load_config(
         config = endpoint_from_table(table)
         if not config.api_keys:
             config = dataclasses.replace(config, api_keys=(api_key,))
+        if config.worker:
+            python = config.worker_python
+            if python and "/" in python:
+                python = _absolute(python, path)
+            config = dataclasses.replace(config, worker=_absolute(config.worker, path), worker_python=python)
+        elif worker and not config.handler:
+            config = dataclasses.replace(config, worker=_absolute(worker, None), worker_python=worker_python)
         if any(e.id == config.id for e in endpoints):
             raise ConfigError(f"endpoint id {config.id!r} is defined twice")
         endpoints.append(config)
     return EmulatorConfig(endpoints=tuple(endpoints), seed=seed, admin_key=admin_key)
+
+
+def _absolute(worker: str, config_file: Path | None) -> str:
+    base = config_file.resolve().parent if config_file is not None else Path.cwd()
+    return str((base / Path(worker).expanduser()).resolve())

@@ -14,13 +14,17 @@ from emulator.limits import GateFactory, RequestGate
 from emulator.models import Job
 from emulator.store import EndpointJobs
 from emulator.webhooks import Webhooks
-from emulator.workers import Pool
+from emulator.worker_processes.backend import ProcessBackend
+from emulator.worker_processes.host import WorkerHost
+from emulator.workers import Pool, default_backend
 
 
 class Endpoint:
     __slots__ = ("config", "dice", "jobs", "keys", "pool")
 
-    def __init__(self, config: EndpointConfig, clock: Clock, seed: int, webhooks: Webhooks) -> None:
+    def __init__(
+        self, config: EndpointConfig, clock: Clock, seed: int, webhooks: Webhooks, host: WorkerHost
+    ) -> None:
         self.config = config
         self.keys = frozenset(config.api_keys)
         self.dice = FaultDice(seed, config.id)
@@ -31,7 +35,10 @@ class Endpoint:
             dispatch=self._dispatch,
             stop_running=self._stop_running,
         )
-        self.pool = Pool(self.jobs, clock, self.dice, seed)
+        if config.worker:
+            self.pool = Pool(self.jobs, clock, self.dice, seed, lambda pool: ProcessBackend(pool, host))
+        else:
+            self.pool = Pool(self.jobs, clock, self.dice, seed, default_backend)
 
     # The store calls back into the pool it feeds; the pool is built on the store, so these forward.
     def _dispatch(self) -> None:
@@ -51,8 +58,10 @@ class Emulator:
         clock: Clock,
         *,
         gate_factory: GateFactory,
+        worker_host: WorkerHost | None = None,
     ) -> None:
         self.config = config
+        self.worker_host = worker_host or WorkerHost()
         self.clock = clock
         self.gate_factory = gate_factory
         self.webhooks = Webhooks(clock)
@@ -63,7 +72,8 @@ class Emulator:
 
     def _build(self) -> None:
         self.endpoints = {
-            c.id: Endpoint(c, self.clock, self.config.seed, self.webhooks) for c in self.config.endpoints
+            c.id: Endpoint(c, self.clock, self.config.seed, self.webhooks, self.worker_host)
+            for c in self.config.endpoints
         }
         self.all_keys = frozenset(k for e in self.endpoints.values() for k in e.keys)
         self.rebuild_gate()
@@ -84,13 +94,18 @@ class Emulator:
     def reset(self) -> None:
         """Forget all jobs, stats, faults and webhook records; keep the current endpoint configs."""
         for endpoint in self.endpoints.values():
-            endpoint.pool.clear()
+            endpoint.pool.clear(refill=False)
             endpoint.jobs.clear()
         self.config = dataclasses.replace(
             self.config, endpoints=tuple(e.config for e in self.endpoints.values())
         )
         self.webhooks.clear()
         self._build()
+
+    async def close(self) -> None:
+        """Nothing the endpoints started (worker processes) outlives the emulator."""
+        for endpoint in self.endpoints.values():
+            await endpoint.pool.backend.close()
 
     def patch(self, endpoint_id: str, patch: Mapping[str, Any]) -> EndpointConfig:
         endpoint = self.endpoint(endpoint_id)

@@ -139,7 +139,8 @@ class Pool:
     def running_workers(self) -> int:
         return sum(1 for w in self.workers if w.state == "running")
 
-    def clear(self) -> None:
+    def clear(self, *, refill: bool = True) -> None:
+        """Forget every worker (their backends retire them); `refill` starts `workers_min` anew."""
         for worker in self.workers:
             worker.set_timer(None)
             self.backend.retire(worker)
@@ -151,7 +152,8 @@ class Pool:
         self.workers = []
         self._running.clear()
         self._stop_timers.clear()
-        self._add_initial_workers()
+        if refill:
+            self._add_initial_workers()
 
     def _add_initial_workers(self) -> None:
         for _ in range(self.jobs.config.workers_min):
@@ -265,7 +267,10 @@ class Pool:
         self.backend.execute(worker, job)
 
     def defer(self, job: Job, delay: float, callback: Any) -> None:
-        """The job's next step (a backend's timer): cancelled when the job ends."""
+        """The job's next step (a backend's timer; it replaces the previous one): cancelled when the job ends."""
+        previous = self._stop_timers.get(job)
+        if previous is not None:
+            previous.cancel()
         self._stop_timers[job] = self.clock.call_later(max(0.0, delay), callback)
 
     def arm_timeout(self, job: Job) -> None:

@@ -38,6 +38,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate-limits", choices=("on", "off"), default="on", help="apply the rate-limit gate (default on)"
     )
+    parser.add_argument(
+        "--worker",
+        metavar="PATH",
+        help="an unmodified RunPod worker file: each worker is a real process running the SDK's own loop",
+    )
+    parser.add_argument(
+        "--worker-python", metavar="PYTHON", help="interpreter for --worker (default: this one)"
+    )
 
 
 def build_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
@@ -48,6 +56,10 @@ def build_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
         cmd += ["--config", args.config]
     if args.ready_file:
         cmd += [READY_FILE_FLAG, args.ready_file]
+    if args.worker:
+        cmd += ["--worker", args.worker]
+    if args.worker_python:
+        cmd += ["--worker-python", args.worker_python]
     env = dict(os.environ)
     if args.api_key:
         env[API_KEY_ENV] = args.api_key
