@@ -127,6 +127,7 @@ def step_json(step: StepSummary, slo: Slo) -> dict[str, Any]:
         "failed": step.failed,
         "rate_limited": step.rate_limited,
         "rejected": step.rejected,
+        "dropped": step.dropped,
         "unfinished": step.unfinished,
     }
     row.update({k: _round(v) for k, v in step.latency_ms.items()})

@@ -75,6 +75,7 @@ class StepRunner:
         async with aiohttp.ClientSession(
             connector=connector, timeout=timeout, headers=self.headers
         ) as session:
+            send_each_request_once(session)
             self._session = session
             self._t0 = self._clock()
             sampler = asyncio.create_task(self._sample())
@@ -223,6 +224,11 @@ class StepRunner:
                 body = await self._get_json(f"{self.root}/status/{job_id}")
             if body is not None:
                 self._finish(record, body)
+        except aiohttp.ClientConnectorError:  # no connection at all (refused, unreachable)
+            record.status = record.status or "CLIENT_ERROR"
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            record.status = record.status or "DROPPED"  # the connection closed unanswered
+            record.done_t = self.now()
         except (TimeoutError, aiohttp.ClientError, ValueError):
             record.status = record.status or "CLIENT_ERROR"
         finally:
@@ -295,6 +301,15 @@ class StepRunner:
                 workers_throttled=int(workers.get("throttled", 0)),
             )
         )
+
+
+def send_each_request_once(session: aiohttp.ClientSession) -> None:
+    """Turn off aiohttp's silent resend of an idempotent request (a GET) whose connection closed
+    before the answer (RFC 9112 allows a client to retry it): a dropped `/status` poll or
+    `/health` read would otherwise show as one slow success. Now it is counted, as a drop.
+    The switch is the one aiohttp's own test client turns off; a version without it never resends."""
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
 
 
 def _number(value: object) -> float | None:

@@ -14,7 +14,8 @@ SETTLE_FRACTION = 0.25
 """Throughput is counted after the first quarter of a step (at most MAX_SETTLE_S): the pipeline fills first."""
 MAX_SETTLE_S = 1.0
 FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
-REFUSED_STATUSES = frozenset({"RATE_LIMITED", "HTTP_ERROR", "CLIENT_ERROR", "NOT_SENT"})
+REFUSED_STATUSES = frozenset({"RATE_LIMITED", "HTTP_ERROR", "CLIENT_ERROR", "DROPPED", "NOT_SENT"})
+"""Jobs the client saw refused or lost: DROPPED is a connection that closed before its answer."""
 
 
 @dataclass
@@ -82,6 +83,7 @@ class StepSummary:
     failed: int
     rate_limited: int
     rejected: int
+    dropped: int
     unfinished: int
     achieved_rps: float
     submit_rps: float
@@ -169,6 +171,7 @@ def summarize(
         failed=sum(1 for j in accepted if j.status in FINAL_STATUSES and j.status != "COMPLETED"),
         rate_limited=sum(1 for j in own if j.http_status == 429),
         rejected=sum(1 for j in own if not j.accepted),
+        dropped=sum(1 for j in own if j.status == "DROPPED"),
         unfinished=sum(1 for j in accepted if j.done_t is None),
         achieved_rps=len(finished_in_window) / measured_s,
         submit_rps=sum(1 for j in accepted if start + settle <= j.submitted_t <= end) / measured_s,

@@ -126,6 +126,7 @@ def _step(
         failed=0,
         rate_limited=0,
         rejected=0,
+        dropped=0,
         unfinished=0,
         achieved_rps=achieved,
         submit_rps=offered,
