@@ -7,9 +7,11 @@ the environment, and nothing here imports it.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tempfile
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,3 +76,35 @@ def embedded_emulator(
                 f"{base}/v2", endpoint_id, api_key_env, embedded=True, admin_url=f"{base}/_emulator"
             )
             yield EmbeddedEmulator(target, api_key, admin_key, server.pid)
+
+
+WORKER_LOGS_TIMEOUT_S = 10.0
+
+
+def save_worker_logs(emu: EmbeddedEmulator, out: Path) -> Path | None:
+    """At the end of a run: the worker processes' kept stdout/stderr (and their pids, cold starts and
+    exits) into `OUT/workers/`, one `<worker id>.stdout.log` / `.stderr.log` each, plus
+    `workers.json`. None when the endpoint runs no worker processes or the emulator is gone."""
+    assert emu.target.admin_url is not None
+    request = urllib.request.Request(
+        f"{emu.target.admin_url}/endpoints/{emu.target.endpoint_id}/workers?logs=1",
+        headers={"Authorization": f"Bearer {emu.admin_key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WORKER_LOGS_TIMEOUT_S) as response:
+            body = json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+    if body.get("backend") != "process":
+        return None
+    folder = out / "workers"
+    folder.mkdir(parents=True, exist_ok=True)
+    logs = body.pop("logs", [])
+    (folder / "workers.json").write_text(json.dumps(body, indent=2), encoding="utf-8")
+    for log in logs:
+        for stream in ("stdout", "stderr"):
+            lines = log.get(stream, [])
+            (folder / f"{log['id']}.{stream}.log").write_text(
+                "".join(f"{line}\n" for line in lines), encoding="utf-8"
+            )
+    return folder
