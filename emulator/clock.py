@@ -69,8 +69,17 @@ class MonotonicClock:
 class ManualClock:
     """A clock that moves only when told to; sleepers wake when `advance` passes their deadline."""
 
-    def __init__(self, start: float = 1000.0, wall_start: float = 1_800_000_000.0) -> None:
+    def __init__(
+        self,
+        start: float = 1000.0,
+        wall_start: float = 1_800_000_000.0,
+        *,
+        on_time_passes: Callable[[float, float], object] | None = None,
+    ) -> None:
         self._now = start
+        self.on_time_passes = on_time_passes
+        """Told (from, to) each time the clock moves on, before the timers due at `to` run: the
+        state seen now held over the whole span (the what-if simulation integrates worker-seconds)."""
         self._wall_offset = wall_start - start
         self._sleepers: list[tuple[float, int, asyncio.Future[None] | _ManualTimer]] = []
         self._seq = itertools.count()
@@ -105,15 +114,21 @@ class ManualClock:
         self._advance_to(self._now + seconds)
 
     def _advance_to(self, target: float) -> None:
+        passes = self.on_time_passes
         while self._sleepers and self._sleepers[0][0] <= target:
             deadline, _, waiter = heapq.heappop(self._sleepers)
-            self._now = max(self._now, deadline)
+            if deadline > self._now:
+                if passes is not None:
+                    passes(self._now, deadline)
+                self._now = deadline
             if isinstance(waiter, _ManualTimer):
                 if not waiter.cancelled:
                     waiter.cancelled = True
                     waiter.callback()
             elif not waiter.done():
                 waiter.set_result(None)
+        if passes is not None and target > self._now:
+            passes(self._now, target)
         self._now = target
 
     async def advance_and_settle(self, seconds: float, *, steps: int = 1) -> None:

@@ -1,0 +1,138 @@
+"""Play arrivals through one emulated endpoint on a manual clock: no sockets, no real waiting.
+
+The endpoint is the emulator's own (`emulator.runtime.Endpoint`: the store's queue, the worker
+pool, its scaler, cold starts and idle timeouts), built on a `ManualClock` that starts at 0. Each
+arrival moves the clock to its time (timers due before it run first, in order) and is submitted
+as `/run` or `/runsync` would submit it. After the last arrival the clock runs on until every job
+is final. A watcher on each job (the same hook a `/runsync` long-poll uses) records when it ended;
+the client model turns that into the end-to-end time a polling client would have measured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.clock import ManualClock
+from emulator.config import EndpointConfig
+from emulator.errors import RateLimited
+from emulator.models import FINAL, Job
+from emulator.runtime import Endpoint
+from emulator.simulation.client import SOURCE_OF_FLOW, ClientModel, Follower
+from emulator.simulation.ledger import Ledger, Totals
+from emulator.webhooks import Webhooks
+
+Arrival = tuple[float, Any, str]
+"""(seconds from the start, the job's input or None, the flow: run_poll | runsync_fallback)."""
+DRAIN_STEP_S = 1.0
+TIMELINE_ROWS = 2000
+
+
+@dataclass
+class Outcome:
+    """What one setting did with the arrivals (times in seconds)."""
+
+    jobs: int = 0
+    completed: int = 0
+    failed: int = 0
+    unfinished: int = 0
+    """Refused (store full), expired in the queue, or given up on by the client's job timeout."""
+    polls: int = 0
+    end_to_end_s: list[float] = field(default_factory=list)
+    delay_s: list[float] = field(default_factory=list)
+    window_s: float = 0.0
+    """From the start to the later of the trace's end and the last job's end."""
+    totals: Totals = field(default_factory=Totals)
+
+
+class _Recorder:
+    """Watches jobs until they are final; one closure per job, dropped when it fires."""
+
+    def __init__(self, outcome: Outcome, endpoint: Endpoint, ledger: Ledger) -> None:
+        self.outcome = outcome
+        self.jobs = endpoint.jobs
+        self.ledger = ledger
+        self.end_after: float | None = None
+        """Set once the arrivals are over: the ledger stops counting when the last job ends."""
+
+    def follow(self, job: Job, follower: Follower) -> None:
+        outcome = self.outcome
+
+        def changed() -> None:
+            if job.status not in FINAL:
+                job.watch(changed)  # IN_PROGRESS now (or deleted while queued: never final)
+                return
+            started, finished = job.started, job.finished
+            if self.end_after is not None and not (self.jobs.queued or self.jobs.in_progress):
+                self.ledger.until = max(self.end_after, finished or 0.0)
+            if finished is None or started is None:
+                outcome.unfinished += 1  # cancelled in the queue (not done by the simulation)
+                return
+            seen = follower.seen(job.created, finished)
+            if seen is None:
+                outcome.unfinished += 1
+                return
+            if job.status.value == "COMPLETED":
+                outcome.completed += 1
+            else:
+                outcome.failed += 1
+            outcome.end_to_end_s.append(seen[0])
+            outcome.polls += seen[1]
+            outcome.delay_s.append(started - job.created)
+
+        job.watch(changed)
+
+
+def simulate(
+    config: EndpointConfig,
+    arrivals: Iterable[Arrival],
+    client: ClientModel,
+    *,
+    inputs: Mapping[str, Any],
+    duration_s: float,
+    seed: int = 0,
+    round_s: float = 1.0,
+) -> Outcome:
+    """Run the arrivals (sorted by time) against `config`; `inputs` gives each flow's input for
+    arrivals that carry none; `duration_s` is the trace's length (the timeline's span)."""
+    clock = ManualClock(start=0.0, wall_start=0.0)
+    endpoint = Endpoint(config, clock, seed, Webhooks(clock))
+    jobs = endpoint.jobs
+    bucket_s = max(1.0, math.ceil(duration_s / TIMELINE_ROWS))
+    ledger = Ledger(
+        endpoint.pool, jobs, workers_min=config.workers_min, start=0.0, bucket_s=bucket_s, round_s=round_s
+    )
+    clock.on_time_passes = ledger.time_passes
+    outcome = Outcome()
+    recorder = _Recorder(outcome, endpoint, ledger)
+    followers = {flow: client.follower(flow) for flow in SOURCE_OF_FLOW}
+    submit = jobs.submit
+    for t, job_input, flow in arrivals:
+        now = clock.now()
+        if t > now:
+            clock.advance(t - now)
+        outcome.jobs += 1
+        try:
+            job = submit(inputs.get(flow) if job_input is None else job_input, source=SOURCE_OF_FLOW[flow])
+        except RateLimited:
+            outcome.unfinished += 1
+            continue
+        recorder.follow(job, followers[flow])
+    if clock.now() < duration_s:
+        clock.advance(duration_s - clock.now())
+    recorder.end_after = duration_s
+    _drain(clock, endpoint, config)
+    outcome.window_s = min(clock.now(), ledger.until)
+    outcome.totals = ledger.close(outcome.window_s)
+    return outcome
+
+
+def _drain(clock: ManualClock, endpoint: Endpoint, config: EndpointConfig) -> None:
+    """Run the clock on until no job is queued or running; a job that can never run (no worker
+    allowed) leaves the store when its TTL ends, so this ends too."""
+    jobs = endpoint.jobs
+    limit = clock.now() + config.ttl_s + config.execution_timeout_s + DRAIN_STEP_S
+    while (jobs.queued or jobs.in_progress) and clock.now() < limit:
+        clock.advance(DRAIN_STEP_S)
