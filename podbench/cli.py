@@ -17,7 +17,19 @@ from podbench import __version__
 from podbench.errors import CliError
 
 DESCRIPTION = "Load tests, rate-limit discovery and conformance checks for RunPod-style serverless endpoints."
-COMMANDS = ("demo", "emulate", "conform", "load", "limits", "report", "compare", "verify", "capacity")
+COMMANDS = (
+    "demo",
+    "emulate",
+    "conform",
+    "load",
+    "limits",
+    "report",
+    "compare",
+    "verify",
+    "capacity",
+    "simulate",
+    "trace",
+)
 
 
 # A value given after one of these flags is never echoed back (it may be a secret typed by mistake).

@@ -21,7 +21,7 @@ SCENARIOS = ("run_poll", "runsync_fallback", "stream_consumer")
 FLOWS = OPERATIONS + SCENARIOS
 """Must match locustfiles/_plan.py FLOWS (a test checks)."""
 
-TOP_KEYS = {"profile", "defaults", "stages", "flows", "emulator", "capacity"}
+TOP_KEYS = {"profile", "defaults", "stages", "flows", "emulator", "capacity", "pricing"}
 PROFILE_KEYS = {
     "name",
     "description",
@@ -162,8 +162,10 @@ def load_profile(
     duration: float | None = None,
     rate_scale: float = 1.0,
     seed: int | None = None,
+    extra_flows: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The plan (JSON-able) for a profile, with command-line overrides applied."""
+    """The plan (JSON-able) for a profile, with command-line overrides applied. `extra_flows` (a
+    trace's flows) the profile does not list get its `[defaults]`, at rate 0."""
     path = resolve_profile(name_or_file)
     where = path.name
     try:
@@ -181,6 +183,10 @@ def load_profile(
     stages = _stages(data, wanted, where)
     max_scale = max(s["scale"] for s in stages) * rate_scale
     flows_table = data.get("flows")
+    if extra_flows:
+        flows_table = {**(flows_table if isinstance(flows_table, dict) else {})}
+        for name in extra_flows:
+            flows_table.setdefault(name, {"rate": 0})
     if not isinstance(flows_table, dict) or not flows_table:
         raise UsageError(f"{where}: needs at least one [flows.NAME] table (NAME one of {', '.join(FLOWS)})")
     flows = {
@@ -209,6 +215,8 @@ def load_profile(
         "flows": flows,
         "_emulator_patch": _check_keys(data.get("emulator", {}), set(data.get("emulator", {})), "[emulator]"),
         "_emulator_args": emulator_args,
+        "_pricing": _check_keys(data.get("pricing", {}), set(data.get("pricing", {})), "[pricing]"),
+        "_has_pricing": "pricing" in data,
     }
 
 

@@ -166,8 +166,7 @@ class Ledger:
             s = self._sums
             self.totals.max_in_queue = max(self.totals.max_in_queue, self._queue_max)
             self.totals.timeline.append(
-                [round(self._bucket * self.bucket_s, 3), self._queue_max]
-                + [round(v / covered, 3) for v in s]
+                [round(self._bucket * self.bucket_s, 3), self._queue_max] + [round(v / covered, 3) for v in s]
             )
         for worker_id in list(self._born):
             self._end_session(worker_id, now)
