@@ -98,14 +98,21 @@ class PodbenchUser(FastHttpUser):
         self.headers = auth_headers(plan)
         self.json_headers = auth_headers(plan, json_body=True)
         self.body = json.dumps({"input": job_input(self.spec)}).encode()
+        self.trace_body: bytes | None = None
+        """The body of the replayed trace row being sent (None: `body`)."""
 
     @task
     def tick(self) -> None:
-        intended = RUNTIME.claim(self.flow, self.op, type(self).__name__)
-        if intended is None:
+        claim = RUNTIME.claim(self.flow, self.op, type(self).__name__)
+        if claim is None or claim.intended is None:
             gevent.sleep(IDLE_SLEEP_S)
             return
-        self.fire(intended)
+        self.trace_body = claim.body
+        RUNTIME.in_flight += 1
+        try:
+            self.fire(claim.intended)
+        finally:
+            RUNTIME.in_flight -= 1
 
     def fire(self, intended: float) -> None:
         raise NotImplementedError
@@ -145,7 +152,8 @@ class PodbenchUser(FastHttpUser):
         self, op: str, intended: float | None, *, setup: bool = False, body: bytes | None = None
     ) -> Reply:
         path = "/run" if op == "run" else self._runsync_path()
-        reply = self.call(op, "POST", path, body=body or self.body, intended=intended, setup=setup)
+        body = body or (None if setup else self.trace_body) or self.body
+        reply = self.call(op, "POST", path, body=body, intended=intended, setup=setup)
         if reply.ok and not setup:
             RUNTIME.recorder.count(reply.sent, op, "jobs_submitted")
         return reply

@@ -78,6 +78,8 @@ class Plan:
     health_interval_s: float = 1.0
     description: str = ""
     notes: tuple[str, ...] = ()
+    trace: dict[str, Any] | None = None
+    """A replayed trace: `file` (its times already divided by `speed`), `speed`, `source`."""
 
     def scale_at(self, t: float) -> float:
         """The stage multiplier in force `t` seconds after the schedule started."""

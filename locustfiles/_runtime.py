@@ -27,7 +27,8 @@ from locustfiles._health import HealthSampler
 from locustfiles._metrics import Aggregator, Recorder
 from locustfiles._plan import Plan, load_plan
 from locustfiles._reach import Reachability, unreachable_since
-from locustfiles._schedule import OpenSchedule
+from locustfiles._schedule import Claim, OpenSchedule
+from locustfiles._trace import TraceSchedule, trace_schedules
 from locustfiles._writers import ResultWriter
 
 log = logging.getLogger("podbench.load")
@@ -48,7 +49,10 @@ class Runtime:
         self.aggregator = Aggregator()
         self.environment: Environment | None = None
         self.started: float | None = None
-        self.schedules: dict[str, OpenSchedule] = {}
+        self.schedules: dict[str, OpenSchedule | TraceSchedule] = {}
+        self._trace: dict[str, TraceSchedule] | None = None
+        self.in_flight = 0
+        """Scheduled sends whose job (or call) is still being followed, in this process."""
         self._flow_ops: dict[str, str] = {}
         self.max_lag_s = 0.0
         self.max_cpu = 0.0
@@ -80,7 +84,7 @@ class Runtime:
             return runner.target_user_classes_count.get(user_class, 0) / max(slots, 1)
         return 1.0
 
-    def schedule(self, flow: str, user_class: str) -> OpenSchedule:
+    def schedule(self, flow: str, user_class: str) -> OpenSchedule | TraceSchedule:
         sched = self.schedules.get(flow)
         if sched is None:
             now = time.time()  # each flow starts at its first claim, after its users' setup
@@ -88,6 +92,8 @@ class Runtime:
                 self.started = now
             if self._cpu_at_start is None:
                 self._cpu_at_start = _cpu_seconds()
+            if self.plan.trace is not None:
+                return self._trace_schedule(flow, now)
             share = self._share(user_class, self.plan.flows[flow].slots)
             runner = self.environment.runner if self.environment else None
             index = getattr(runner, "worker_index", 0)
@@ -104,13 +110,28 @@ class Runtime:
             self._flow_ops[flow] = self.plan.flows[flow].submit_op
         return sched
 
+    def _trace_schedule(self, flow: str, now: float) -> TraceSchedule:
+        """All of a trace's flows start together, at the first claim of any of them."""
+        assert self.plan.trace is not None
+        if self._trace is None:
+            self._trace = trace_schedules(
+                self.plan.trace["file"],
+                now,
+                drop_s=self.plan.drop_ms / 1000.0,
+                duration_s=self.plan.duration_s,
+            )
+        sched = self._trace.get(flow) or TraceSchedule([], [], now, drop_s=0.0, duration_s=0.0)
+        self.schedules[flow] = sched
+        self._flow_ops[flow] = self.plan.flows[flow].submit_op
+        return sched
+
     def abandon_schedules(self) -> None:
         """Count sends still unclaimed when the run stops as dropped, so none vanish."""
         now = time.time()
         for flow, sched in self.schedules.items():
             self.recorder.count(now, self._flow_ops[flow], "dropped_sends", sched.abandon(now))
 
-    def claim(self, flow: str, op: str, user_class: str) -> float | None:
+    def claim(self, flow: str, op: str, user_class: str) -> Claim | None:
         """Sleep until this slot's next intended send; count late and dropped sends on the way."""
         sched = self.schedule(flow, user_class)
         now = time.time()
@@ -127,7 +148,7 @@ class Runtime:
             self.max_lag_s = lag  # overshoot of a slot that was idle: the generator's own lag
         if lag * 1000.0 > self.plan.late_ms:
             self.recorder.count(actual, op, "late_sends")
-        return claim.intended
+        return claim
 
     def observe(self, done: float, status: int, timeout: bool) -> None:
         """Every reply (any status) or connection error; a timeout says nothing about reachability."""
@@ -195,6 +216,8 @@ class Runtime:
             local = max((s.end for s in self.schedules.values()), default=None)
             end = max(e for e in (end, local, 0.0) if e is not None)  # 0.0: no flow has started yet
             if end and time.time() >= end + self.plan.drop_ms / 1000.0:
+                if self.plan.trace is not None:
+                    self.wait_in_flight()
                 break  # anything still unclaimed is past the drop bound: it is dropped, not pending
             gevent.sleep(0.2)
         runner = environment.runner
@@ -206,6 +229,18 @@ class Runtime:
         gevent.sleep(LOCUST_CSV_REFRESH_S)
         if runner is not None:
             runner.quit()
+
+    def wait_in_flight(self) -> None:
+        """A replayed trace ends when its last jobs do (bounded by the flows' job timeouts), so
+        its worker-seconds and latencies cover every job it sent."""
+        bound = max((f.job_timeout_s for f in self.plan.flows.values()), default=0.0) + 10.0
+        give_up = time.time() + bound
+        next_note = time.time() + 10.0
+        while self.in_flight > 0 and time.time() < give_up:
+            if time.time() >= next_note:
+                log.warning("podbench: waiting for %d replayed jobs to end", self.in_flight)
+                next_note += 10.0
+            gevent.sleep(0.1)
 
     def collect_finals(self, environment: Environment) -> None:
         """Have every worker stop its users and ship its last delta; wait for all of them."""

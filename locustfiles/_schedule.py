@@ -24,6 +24,8 @@ class Claim:
     """Absolute time the send should happen; None once the schedule is over."""
     dropped: int
     """Earlier intended sends skipped by this claim because no slot took them within the bound."""
+    body: bytes | None = None
+    """A replayed trace row's own request body (None: the flow's)."""
 
 
 class OpenSchedule:

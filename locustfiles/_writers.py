@@ -26,6 +26,7 @@ from locustfiles._metrics import (
     value_at_percentiles,
 )
 from locustfiles._plan import OPERATIONS, Plan
+from locustfiles._worker_seconds import worker_seconds
 
 INTERVAL_COLUMNS = [
     "t",
@@ -135,9 +136,11 @@ class ResultWriter:
         self.interrupted = interrupted
         self.reason = reason
         """Why the run stopped early, when it stopped itself (e.g. "target unreachable since t=5.1 s")."""
+        self.health_rows: list[dict[str, Any]] = []
 
     def write_all(self, health_rows: list[dict[str, Any]]) -> dict[str, Any]:
         self.out.mkdir(parents=True, exist_ok=True)
+        self.health_rows = health_rows
         summary = self.summary()
         self._write_json("summary.json", summary)
         self.write_intervals()
@@ -281,6 +284,7 @@ class ResultWriter:
             "first_chunk_ms": short_percentiles(hists["first_chunk"]),
             "chunk_gap_ms": short_percentiles(hists["chunk_gap"]),
             "accepted_completed_per_s": timeline,
+            "worker_seconds": worker_seconds(self.health_rows),
         }
 
     def generator_summary(self) -> dict[str, Any]:

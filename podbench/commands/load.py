@@ -21,6 +21,7 @@ from podbench.embedded import embedded_emulator
 from podbench.errors import TargetUnreachable, UsageError
 from podbench.load_profile import load_profile, parse_duration, refuse_destructive
 from podbench.load_runner import PLAN_ENV, LocustRun, locust_command, mark_interrupted
+from podbench.load_trace import apply_trace, read_replay_trace, write_replay_trace
 from podbench.target import Target, add_target_arguments, real_target_from_args
 from podbench.verify import load_plan_cost
 
@@ -50,6 +51,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--allow-destructive",
         action="store_true",
         help="let a plan with a purge_queue flow empty a real target's queue (other users' jobs too)",
+    )
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        help="replay this trace's arrivals (CSV or JSONL: t, optional input and flow) instead of the profile's rates",
+    )
+    parser.add_argument(
+        "--trace-speed",
+        type=float,
+        default=1.0,
+        help="compress the trace's time by this factor (2 = twice as fast; job inputs unchanged)",
     )
     parser.add_argument(
         "--plan-only",
@@ -82,7 +94,17 @@ def _plan_for(args: argparse.Namespace) -> dict[str, Any]:
     if args.processes < 1:
         raise UsageError("--processes must be at least 1")
     duration = parse_duration(args.duration, "--duration") if args.duration else None
-    return load_profile(args.profile, duration=duration, rate_scale=args.rate_scale, seed=args.seed)
+    if args.trace is None:
+        return load_profile(args.profile, duration=duration, rate_scale=args.rate_scale, seed=args.seed)
+    if args.duration or args.rate_scale != 1.0:
+        raise UsageError(
+            "--trace gives the arrivals: use --trace-speed instead of --duration or --rate-scale"
+        )
+    if args.processes != 1:
+        raise UsageError("--trace replays in one generator process (--processes 1)")
+    trace = read_replay_trace(args.trace, args.trace_speed)
+    plan = load_profile(args.profile, seed=args.seed, extra_flows=tuple(trace.flows()))
+    return apply_trace(plan, trace, args.trace_speed)
 
 
 def _bind(plan: dict[str, Any], target: Target, out: Path) -> dict[str, Any]:
@@ -155,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
     plan = _plan_for(args)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if plan.get("_trace") is not None:
+        plan["trace"]["file"] = str(write_replay_trace(plan, out))
     real = real_target_from_args(args, os.environ)
     if real is not None:
         refuse_destructive(plan, allowed=args.allow_destructive)

@@ -172,6 +172,77 @@ CASES: list[tuple[str, list[str]]] = [
     ("demo-bad-duration", ["demo", "--duration", "soon", "--out", "{dir}/out"]),
     ("capacity-bad-slo", ["capacity", "--slo", "fast please", "--out", "{dir}/out"]),
     ("load-bad-rate-scale", ["load", "--profile", "smoke", "--rate-scale", "lots", "--out", "{dir}/out"]),
+    # traces, shapes, sweeps and prices (what-if simulation and trace replay)
+    (
+        "simulate-unsorted-trace",
+        ["simulate", "--trace", "{dir}/unsorted.jsonl", "--profile", "whatif", "--out", "{dir}/sim"],
+    ),
+    (
+        "simulate-negative-time",
+        ["simulate", "--trace", "{dir}/negative.csv", "--profile", "whatif", "--out", "{dir}/sim"],
+    ),
+    (
+        "simulate-bad-shape",
+        [
+            "simulate",
+            "--shape",
+            "sawtooth",
+            "--rate",
+            "1",
+            "--duration",
+            "1h",
+            "--profile",
+            "whatif",
+            "--out",
+            "{dir}/sim",
+        ],
+    ),
+    (
+        "simulate-unknown-sweep-key",
+        [
+            "simulate",
+            "--trace",
+            "{dir}/good.jsonl",
+            "--profile",
+            "whatif",
+            "--sweep",
+            "{dir}/sweep-unknown.toml",
+            "--out",
+            "{dir}/sim",
+        ],
+    ),
+    (
+        "simulate-missing-price",
+        [
+            "simulate",
+            "--trace",
+            "{dir}/good.jsonl",
+            "--profile",
+            "{dir}/priced-no-active.toml",
+            "--out",
+            "{dir}/sim",
+        ],
+    ),
+    (
+        "load-unsorted-trace",
+        ["load", "--profile", "whatif", "--trace", "{dir}/unsorted.jsonl", "--out", "{dir}/out"],
+    ),
+    ("trace-extract-missing-folder", ["trace", "extract", "/nonexistent/results"]),
+    (
+        "trace-shape-bad-rate",
+        [
+            "trace",
+            "shape",
+            "--shape",
+            "poisson",
+            "--rate",
+            "-1",
+            "--duration",
+            "1h",
+            "--out",
+            "{dir}/t.jsonl",
+        ],
+    ),
     # arguments
     ("unknown-command", ["teleport"]),
     ("load-missing-out", ["load", "--profile", "smoke"]),
@@ -186,6 +257,14 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "unknown-op.toml").write_text('[profile]\nname = "x"\nduration = "2s"\n[flows.teleport]\nrate = 1\n')
     (d / "good-thresholds.toml").write_text('[thresholds]\nrules = ["run.p95_ms <= 250"]\n')
     (d / "bad-rule.toml").write_text('[thresholds]\nrules = ["run.vibes >= very"]\n')
+    (d / "good.jsonl").write_text('{"t": 0}\n{"t": 1.5}\n')
+    (d / "unsorted.jsonl").write_text('{"t": 2}\n{"t": 1}\n')
+    (d / "negative.csv").write_text("t,input\n-1,\n")
+    (d / "sweep-unknown.toml").write_text("workers_maxx = [1, 2]\n")
+    (d / "priced-no-active.toml").write_text(
+        '[profile]\nname = "p"\n[emulator]\nworkers_min = 1\n[flows.run_poll]\nrate = 1\n'
+        "[pricing]\nflex_per_s = 0.0002\n"
+    )
     results = d / "results"
     results.mkdir()
     (results / "manifest.json").write_text('{"podbench_version": "0.1.0", "kind": []}\n')
