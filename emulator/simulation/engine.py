@@ -23,6 +23,7 @@ from emulator.runtime import Endpoint
 from emulator.simulation.client import SOURCE_OF_FLOW, ClientModel, Follower
 from emulator.simulation.ledger import Ledger, Totals
 from emulator.webhooks import Webhooks
+from emulator.worker_processes.host import WorkerHost
 
 Arrival = tuple[float, Any, str]
 """(seconds from the start, the job's input or None, the flow: run_poll | runsync_fallback)."""
@@ -98,7 +99,7 @@ def simulate(
     """Run the arrivals (sorted by time) against `config`; `inputs` gives each flow's input for
     arrivals that carry none; `duration_s` is the trace's length (the timeline's span)."""
     clock = ManualClock(start=0.0, wall_start=0.0)
-    endpoint = Endpoint(config, clock, seed, Webhooks(clock))
+    endpoint = Endpoint(config, clock, seed, Webhooks(clock), WorkerHost())
     jobs = endpoint.jobs
     bucket_s = max(1.0, math.ceil(duration_s / TIMELINE_ROWS))
     ledger = Ledger(

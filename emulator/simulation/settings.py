@@ -30,6 +30,7 @@ SHOWN_KEYS = (
 )
 NOT_SIMULATED = {
     "handler": "runs the user's code in real time; the simulation plays the worker contract or execution_time",
+    "worker": "starts real worker processes; the simulation plays the worker contract or execution_time",
     "api_keys": "has no meaning without requests",
     "api_key_env": "has no meaning without requests",
     "limits": "rate limits act on requests, which the simulation does not send",

@@ -12,7 +12,9 @@ from contract.traces import Arrival, Shape, TraceError, read_trace, shape_trace,
 
 def test_jsonl_rows_with_input_and_flow(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    path.write_text('{"t": 0}\n\n{"t": 0.5, "input": {"sleep": 1}, "flow": "runsync_fallback", "user": "x"}\n')
+    path.write_text(
+        '{"t": 0}\n\n{"t": 0.5, "input": {"sleep": 1}, "flow": "runsync_fallback", "user": "x"}\n'
+    )
     trace = read_trace(path)
     assert trace.arrivals == [Arrival(0.0, None, "run_poll"), Arrival(0.5, {"sleep": 1}, "runsync_fallback")]
     assert trace.duration_s == 0.5

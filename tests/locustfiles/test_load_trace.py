@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 from locustfiles._trace import TraceSchedule, trace_schedules
 from locustfiles._worker_seconds import worker_seconds
@@ -39,7 +38,7 @@ def test_schedules_per_flow_from_a_file(tmp_path: Path) -> None:
 
 
 def test_worker_seconds_hold_each_sample_until_the_next() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"t": 0.0, "running": 0, "idle": 0, "initializing": 1},
         {"t": 2.0, "running": 1, "idle": 0, "initializing": 0},
         {"t": 3.0, "running": None, "idle": None, "initializing": None},  # no reply: skipped
