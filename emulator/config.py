@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from worker.llm import LlmError, LlmModel, model_from_table
+
 MIB = 1024 * 1024
 RUN_BODY_LIMIT = 10 * MIB  # docs/api-behaviour.md §4: 10 MiB, refused with 400
 RUNSYNC_BODY_LIMIT = 20 * MIB  # doc: 20 MB
@@ -63,6 +65,8 @@ class EndpointConfig:
     webhook_retry_delay_s: float = 10.0
     webhook_timeout_s: float = 10.0
     webhook_allow_remote: bool = False
+    llm: LlmModel | None = None
+    """A language-model worker (continuous batching, token timing); None: the worker contract only."""
     limits: Mapping[str, Any] = field(default_factory=dict)
     """Passed untouched to the rate-limit gate (`emulator.limits`) (the rate-limit room owns its meaning)."""
 
@@ -127,6 +131,13 @@ def endpoint_from_table(table: Mapping[str, Any], *, base: EndpointConfig | None
         raise ConfigError("'worker_python' needs a 'worker'")
     if config.workers_min > config.workers_max:
         raise ConfigError("'workers_min' must not exceed 'workers_max'")
+    if config.llm is not None and config.jobs_per_worker != config.llm.max_concurrency:
+        # One number for a worker's slots: an LLM worker's batch is its job slots.
+        if "jobs_per_worker" in values:
+            raise ConfigError(
+                "an endpoint with 'llm' sets its slots with 'llm.max_concurrency', not 'jobs_per_worker'"
+            )
+        config = dataclasses.replace(config, jobs_per_worker=config.llm.max_concurrency)
     return config
 
 
@@ -159,6 +170,13 @@ def _check(key: str, value: Any, base: EndpointConfig | None) -> Any:
         return merge_patch(base.limits if base is not None else {}, value)
     if key == "execution_time":
         return _execution_time(value, base.execution_time if base is not None else ExecutionTime())
+    if key == "llm":
+        if value is None:
+            return None
+        try:
+            return model_from_table(value, base.llm if base is not None else None)
+        except LlmError as exc:
+            raise ConfigError(str(exc)) from None
     minimum = _NUMBER_MIN[key]
     integral = isinstance(EndpointConfig.__dataclass_fields__[key].default, int)
     if (

@@ -12,7 +12,9 @@ ApiError (500)
 ├── Conflict (409)               e.g. advancing a real clock
 ├── RateLimited (429)            raised by a RequestGate (emulator.limits), with Retry-After
 ├── InjectedFault (any status)   fault injection through the control API
-└── WorkerFailed (502)           an /openai job that ended without output
+├── WorkerFailed (502)           an /openai job that ended without output
+│   └── OpenAiWorkerFailed (502) the same, OpenAI-shaped, on the OpenAI routes
+└── OpenAiBadRequest (400)       a bad OpenAI request body, OpenAI-shaped ({"error": {"message", "type", ...}})
 """
 
 from __future__ import annotations
@@ -105,3 +107,22 @@ class InjectedFault(ApiError):
 class WorkerFailed(ApiError):
     status = 502
     title = "Bad Gateway"
+
+
+def openai_error_body(message: str, kind: str, param: str | None = None) -> dict[str, object]:
+    """The error object OpenAI clients parse (the official SDK raises it as APIError with .message)."""
+    return {"error": {"message": message, "type": kind, "param": param, "code": None}}
+
+
+class OpenAiBadRequest(BadRequest):
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+    def body(self) -> dict[str, object]:
+        return openai_error_body(self.message, "invalid_request_error", self.param)
+
+
+class OpenAiWorkerFailed(WorkerFailed):
+    def body(self) -> dict[str, object]:
+        return openai_error_body(self.message, "worker_error")

@@ -2,6 +2,8 @@
 
 The job's input is `{"openai_route": "/v1/...", "openai_input": body}`; a JSON answer is the job's
 output; with `"stream": true` the job's chunks (server-sent-event text) are relayed as they come.
+On an endpoint with `llm`, a bad request body is refused here, OpenAI-shaped, as the model server
+behind the route would refuse it (the emulator's choice: what the real gateway relays is unknown).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from aiohttp import web
 
 from emulator.app_keys import EMULATOR
 from emulator.config import RUNSYNC_BODY_LIMIT
-from emulator.errors import BadRequest, WorkerFailed
+from emulator.errors import BadRequest, BodyTooLarge, OpenAiBadRequest, OpenAiWorkerFailed
 from emulator.models import Job, JobStatus
 from emulator.wire import read_json, reply_bytes, wait_for_change
+from worker.llm import LlmError, parse_request
 
 OPENAI_WAIT_S = 300.0  # emulator's choice: the longest documented runsync wait
 
@@ -39,10 +42,22 @@ def _submit(request: web.Request, job_input: dict[str, Any]) -> Job:
 
 
 async def _relay(request: web.Request, route: str) -> web.StreamResponse:
-    body = await read_json(request, RUNSYNC_BODY_LIMIT)
+    try:
+        body = await read_json(request, RUNSYNC_BODY_LIMIT)
+    except BodyTooLarge:
+        raise
+    except BadRequest as exc:
+        raise OpenAiBadRequest(exc.message) from None
     if not isinstance(body, dict):
-        raise BadRequest("an OpenAI request body must be a JSON object")
-    job = _submit(request, {"openai_route": route, "openai_input": body})
+        raise OpenAiBadRequest("an OpenAI request body must be a JSON object")
+    job_input = {"openai_route": route, "openai_input": body}
+    endpoint = request.app[EMULATOR].endpoint(request.match_info["endpoint_id"])
+    if endpoint.config.llm is not None:
+        try:
+            parse_request(job_input, endpoint.config.llm.model)
+        except LlmError as exc:
+            raise OpenAiBadRequest(str(exc), param=exc.param) from None
+    job = _submit(request, job_input)
     if body.get("stream") is True:
         return await _stream(request, job)
     return await _answer(request, job)
@@ -63,8 +78,8 @@ async def _answer(request: web.Request, job: Job) -> web.StreamResponse:
     if job.status is JobStatus.COMPLETED:
         return reply_bytes(job.output_json or b"null")
     if not job.is_final:
-        raise WorkerFailed(f"job {job.id} did not finish within {OPENAI_WAIT_S:.0f} s")
-    raise WorkerFailed(f"job {job.id} ended {job.status.value}: {job.error or 'no output'}")
+        raise OpenAiWorkerFailed(f"job {job.id} did not finish within {OPENAI_WAIT_S:.0f} s")
+    raise OpenAiWorkerFailed(f"job {job.id} ended {job.status.value}: {job.error or 'no output'}")
 
 
 async def _stream(request: web.Request, job: Job) -> web.StreamResponse:

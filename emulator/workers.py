@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator.backends import WorkerBackend
 from emulator.clock import Clock, Timer
+from emulator.config import EndpointConfig
 from emulator.faults import FaultDice
 from emulator.models import Job, JobStatus
 from emulator.store import EndpointJobs
@@ -46,10 +47,15 @@ BackendFactory = Callable[["Pool"], WorkerBackend]
 
 def default_backend(pool: Pool) -> WorkerBackend:
     from emulator.backends.in_process import InProcessBackend
+    from emulator.backends.llm import LlmBackend
     from emulator.backends.simulated import SimulatedBackend
 
-    spec = pool.jobs.config.handler
-    return InProcessBackend(pool, spec) if spec else SimulatedBackend(pool)
+    config = pool.jobs.config
+    if config.handler:
+        return InProcessBackend(pool, config.handler)
+    if config.llm is not None:
+        return LlmBackend(pool, config.llm)
+    return SimulatedBackend(pool)
 
 
 class Pool:
@@ -118,7 +124,7 @@ class Pool:
         """After a PATCH: honour new min/max at once (extra idle workers leave, missing ones cold-start)."""
         config = self.jobs.config
         self.backend.reconfigure()
-        if self.backend.kind != default_kind(config.handler) and self.backend_factory is default_backend:
+        if self.backend.kind != default_kind(config) and self.backend_factory is default_backend:
             self.backend = default_backend(self)
         for worker in [w for w in self.workers if w.state in ("idle", "initializing")]:
             if len(self.workers) <= config.workers_max:
@@ -339,5 +345,7 @@ class Pool:
         self._arm_idle(worker)
 
 
-def default_kind(handler: str | None) -> str:
-    return "in_process" if handler else "simulated"
+def default_kind(config: EndpointConfig) -> str:
+    if config.handler:
+        return "in_process"
+    return "llm" if config.llm is not None else "simulated"

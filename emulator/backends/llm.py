@@ -1,0 +1,99 @@
+"""An endpoint with `llm = {...}`: generation requests are played token by token on the emulator's clock.
+
+Each worker is one continuous batch of up to `max_concurrency` sequences (the pool's slots per worker);
+a token's delay is computed from the batch size when it is scheduled, so a sequence slows down as
+others join its worker and speeds up as they leave (`worker.llm` holds the formulas). Jobs that are
+not generation requests run as the worker contract says, each holding one slot of the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from emulator.backends.simulated import SimulatedBackend
+from emulator.models import Job, JobStatus
+from worker.llm import (
+    LlmError,
+    LlmModel,
+    LlmRequest,
+    final_output,
+    models_answer,
+    output_length,
+    parse_request,
+    stream_chunk,
+    stream_end,
+    token_text,
+)
+
+if TYPE_CHECKING:
+    from emulator.workers import Pool, SimWorker
+
+
+@dataclass(slots=True)
+class Sequence:
+    job: Job
+    worker: SimWorker
+    request: LlmRequest
+    run_token: int
+    length: int
+    texts: list[str] = field(default_factory=list)
+
+
+class LlmBackend(SimulatedBackend):
+    kind = "llm"
+
+    def __init__(self, pool: Pool, model: LlmModel) -> None:
+        super().__init__(pool)
+        self.model = model
+
+    def reconfigure(self) -> None:
+        llm = self.pool.jobs.config.llm
+        if llm is not None:
+            self.model = llm
+
+    def execute(self, worker: SimWorker, job: Job) -> None:
+        try:
+            request = parse_request(job.input, self.model.model)
+        except LlmError as exc:
+            self.pool.end(job, JobStatus.FAILED, error=str(exc))
+            return
+        if request is None:
+            if _asks_for_models(job.input):
+                self.pool.end(job, JobStatus.COMPLETED, output=models_answer(self.model.model))
+            else:
+                super().execute(worker, job)
+            return
+        length = output_length(request, self.model, self.pool.rng)
+        sequence = Sequence(job, worker, request, job.run_token, length)
+        self._after(sequence, self.model.first_token_s(len(worker.jobs), request.prompt_tokens))
+
+    def _after(self, sequence: Sequence, delay: float) -> None:
+        job, pool = sequence.job, self.pool
+        elapsed = pool.clock.now() - (job.started or 0.0)
+        if elapsed + delay > job.execution_timeout_s:
+            token = sequence.run_token
+            pool.defer(job, job.execution_timeout_s - elapsed, lambda: pool.timeout(job, token))
+            return
+        pool.defer(job, delay, lambda: self._emit(sequence))
+
+    def _emit(self, sequence: Sequence) -> None:
+        job, pool = sequence.job, self.pool
+        if job.run_token != sequence.run_token or job.status is not JobStatus.IN_PROGRESS:
+            return
+        index = len(sequence.texts)
+        text = token_text(job.id, index)
+        sequence.texts.append(text)
+        last = index + 1 == sequence.length
+        if sequence.request.stream:
+            pool.jobs.push_chunk(job, stream_chunk(sequence.request, job.id, index, text, last))
+        if not last:
+            self._after(sequence, self.model.token_interval_s(len(sequence.worker.jobs)))
+            return
+        for event in stream_end(sequence.request, job.id, sequence.length):
+            pool.jobs.push_chunk(job, event)
+        pool.end(job, JobStatus.COMPLETED, output=final_output(sequence.request, job.id, sequence.texts))
+
+
+def _asks_for_models(job_input: Any) -> bool:
+    return isinstance(job_input, dict) and str(job_input.get("openai_route", "")).endswith("/models")
