@@ -78,6 +78,7 @@ class RunFolder:
     conformance: JsonObject | None = None
     limits: JsonObject | None = None
     capacity: JsonObject | None = None
+    simulation: JsonObject | None = None
     notes: list[str] = field(default_factory=list)
     """Why a part present on disk was not used, in words for the report."""
 
@@ -107,6 +108,7 @@ def read_folder(path: str | Path) -> RunFolder:
     run.conformance = _json(root, "conformance.json", run.notes, require_key="claims")
     run.limits = _json(root, "limits.json", run.notes, require_key="operations")
     run.capacity = _json(root, "capacity.json", run.notes)
+    run.simulation = _json(root, "simulation.json", run.notes, require_key="settings")
     run.intervals = _csv(root, "intervals.csv", INTERVAL_COLUMNS, run.notes)
     run.health = _csv(root, "health.csv", HEALTH_COLUMNS, run.notes)
     run.jobs = _csv(root, "jobs.csv", JOBS_COLUMNS, run.notes)

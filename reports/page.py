@@ -13,6 +13,7 @@ from reports.folder import RunFolder, read_folder
 from reports.hdr import Distribution, distribution, distribution_from_values
 from reports.metrics import conformance_counts, job_metrics, metric_values, operation_rows
 from reports.redact import redact_text
+from reports.simulation_section import simulation_facts
 from reports.templating import render
 from reports.thresholds import Outcome, RuleResult, Thresholds, evaluate, load_thresholds
 
@@ -171,6 +172,7 @@ def report_context(
         "findings": findings(run, rows, jobs) if (run.has_load or run.limits is not None) else [],
         "limits": limits,
         "capacity": capacity,
+        "simulation": simulation_facts(run, data_uri),
         "conformance": conformance,
         "claims": sections.conformance_rows(run),
         "uncovered": (run.conformance or {}).get("summary", {}).get("uncovered_claims") or [],

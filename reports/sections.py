@@ -15,6 +15,7 @@ PARTS = (
     ("conformance", "conformance run", ("conformance.json",)),
     ("limits", "rate-limit discovery", ("limits.json",)),
     ("capacity", "capacity run", ("capacity.json",)),
+    ("simulation", "what-if simulation", ("simulation.json",)),
 )
 
 
@@ -30,6 +31,7 @@ def present_parts(run: RunFolder) -> tuple[list[str], list[str]]:
         "conformance": run.conformance is not None,
         "limits": run.limits is not None,
         "capacity": run.capacity is not None,
+        "simulation": run.simulation is not None,
     }
     present = [name for key, name, _ in PARTS if have[key]]
     missing = [f"{name} ({' / '.join(files)})" for key, name, files in PARTS if not have[key]]

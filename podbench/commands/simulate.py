@@ -197,7 +197,7 @@ def _write(out: Path, document: dict[str, Any], profile: str) -> None:
             manifest = {}
     kinds = [k for k in manifest.get("kind", []) if k != "simulation"] + ["simulation"]
     manifest.update(podbench_version=__version__, kind=kinds, profile=profile, interrupted=False)
-    manifest.setdefault("target", {"simulated": True})
+    manifest.setdefault("target", {"base_url": "none: simulated with the emulator's model"})
     _write_json(manifest_path, manifest)
 
 
