@@ -276,6 +276,7 @@ def load_config(
     return EmulatorConfig(endpoints=tuple(endpoints), seed=seed, admin_key=admin_key)
 
 
-def _absolute(worker: str, config_file: Path | None) -> str:
-    base = config_file.resolve().parent if config_file is not None else Path.cwd()
-    return str((base / Path(worker).expanduser()).resolve())
+def _absolute(path: str, config_file: Path | None) -> str:
+    """Absolute, symlinks kept: a venv's `bin/python` is a symlink whose target is not the venv."""
+    base = os.path.dirname(os.path.abspath(config_file)) if config_file is not None else os.getcwd()
+    return os.path.normpath(os.path.join(base, os.path.expanduser(path)))

@@ -18,11 +18,13 @@ ADMIN = "byow-admin"
 
 
 class RunningEmulator:
-    def __init__(self, args: list[str], tmp: Path) -> None:
+    def __init__(
+        self, args: list[str], tmp: Path, *, launcher: tuple[str, ...] = ("podbench", "emulate")
+    ) -> None:
         ready = tmp / "ready.json"
         self.log_path = tmp / "emulator.log"
         env = {**os.environ, "PODBENCH_EMULATOR_API_KEY": KEY, "PODBENCH_EMULATOR_ADMIN_KEY": ADMIN}
-        cmd = [sys.executable, "-m", "podbench", "emulate", "--port", "0", "--ready-file", str(ready), *args]
+        cmd = [sys.executable, "-m", *launcher, "--port", "0", "--ready-file", str(ready), *args]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -37,9 +39,12 @@ class RunningEmulator:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def control(self, path: str) -> Any:
+    def control(self, path: str, method: str = "GET", body: Any = None) -> Any:
         request = urllib.request.Request(
-            f"{self.base}/_emulator{path}", headers={"Authorization": f"Bearer {ADMIN}"}
+            f"{self.base}/_emulator{path}",
+            headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"},
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
