@@ -52,7 +52,8 @@ def embedded_emulator(
     api_key_env: str = DEFAULT_KEY_ENV,
     log_path: Path | None = None,
 ) -> Iterator[EmbeddedEmulator]:
-    """Run `python -m emulator` on a free loopback port for the duration of the block."""
+    """Run `python -m emulator` on a free loopback port for the duration of the block. With a
+    `log_path` (a run's result folder), worker processes' output lands beside it in `workers/`."""
     api_key = "pb-" + secrets.token_urlsafe(18)
     admin_key = "pb-admin-" + secrets.token_urlsafe(18)
     with tempfile.TemporaryDirectory(prefix="podbench-emu-") as tmp:
@@ -75,7 +76,12 @@ def embedded_emulator(
             target = Target(
                 f"{base}/v2", endpoint_id, api_key_env, embedded=True, admin_url=f"{base}/_emulator"
             )
-            yield EmbeddedEmulator(target, api_key, admin_key, server.pid)
+            emu = EmbeddedEmulator(target, api_key, admin_key, server.pid)
+            try:
+                yield emu
+            finally:
+                if log_path is not None:  # a run's result folder: it keeps the workers' output too
+                    save_worker_logs(emu, log_path.parent)
 
 
 WORKER_LOGS_TIMEOUT_S = 10.0

@@ -16,7 +16,7 @@ WORKER = ROOT / "examples" / "workers" / "text_reverse" / "handler.py"
 
 @pytest.mark.slow
 def test_worker_logs_land_in_the_result_folder(tmp_path):
-    with embedded_emulator(extra_args=["--worker", str(WORKER)]) as emu:
+    with embedded_emulator(extra_args=["--worker", str(WORKER)], log_path=tmp_path / "emulator.log") as emu:
         reply = requests.post(
             f"{emu.target.base_url}/{emu.target.endpoint_id}/runsync",
             json={"input": {"prompt": "abc", "steps": 1, "step_delay_s": 0}},
@@ -24,8 +24,8 @@ def test_worker_logs_land_in_the_result_folder(tmp_path):
             timeout=60,
         ).json()
         assert reply["status"] == "COMPLETED"
-        folder = save_worker_logs(emu, tmp_path)
-    assert folder is not None and folder == tmp_path / "workers"
+        assert save_worker_logs(emu, tmp_path / "now") == tmp_path / "now" / "workers"
+    folder = tmp_path / "workers"  # written again as the block ends, with the whole run
     listing = json.loads((folder / "workers.json").read_text())
     assert listing["backend"] == "process" and listing["runpod_version"]
     worker_id = reply["workerId"]
