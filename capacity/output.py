@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
-import socket
-import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +21,14 @@ from capacity.ramp import Ramp
 from capacity.runner import RunData
 from capacity.slo import Slo
 from capacity.steps import StepSummary, summarize
+from contract import results
 
 MAX_TIMELINE_POINTS = 2000
 LATENCY_MEANING = "end-to-end job latency in ms: from sending /runsync (or /run) to seeing the final status"
 
 
 def utc_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return results.utc_iso(moment)
 
 
 def summarize_run(data: RunData, slo: Slo) -> list[StepSummary]:
@@ -177,28 +175,13 @@ def update_manifest(
     profile: str | None = None,
 ) -> None:
     """Add `kind` to DIR/manifest.json, keeping what other producers wrote there."""
-    path = out / "manifest.json"
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        manifest = {}
-    kinds = list(manifest.get("kind", []))
-    if kind not in kinds:
-        kinds.append(kind)
-    manifest.update({"podbench_version": podbench_version, "kind": kinds, "target": dict(target)})
-    manifest.setdefault("started", utc_iso(started))
-    manifest["ended"] = utc_iso(ended)
-    manifest["interrupted"] = bool(manifest.get("interrupted", False)) or interrupted
-    manifest.setdefault("seed", seed)
-    if profile and "profile" not in manifest:
-        manifest["profile"] = profile
-    manifest.setdefault(
-        "machine",
-        {
-            "hostname": socket.gethostname(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": sys.platform,
-        },
+    defaults: dict[str, Any] = {"started": utc_iso(started), "seed": seed, "machine": results.machine()}
+    if profile:
+        defaults["profile"] = profile
+    results.update_manifest(
+        out,
+        kind,
+        {"podbench_version": podbench_version, "target": dict(target), "ended": utc_iso(ended)},
+        defaults=defaults,
+        interrupted=interrupted,
     )
-    write_json(path, manifest)

@@ -6,17 +6,14 @@ import csv
 import json
 import math
 import os
-import platform
-import socket
-import sys
 from collections import Counter
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from contract import results
+from contract.results import machine, update_manifest, versions
 from locustfiles._metrics import (
     JOB_METRICS,
     Aggregator,
@@ -28,53 +25,9 @@ from locustfiles._metrics import (
 from locustfiles._plan import OPERATIONS, Plan
 from locustfiles._worker_seconds import worker_seconds
 
-INTERVAL_COLUMNS = [
-    "t",
-    "op",
-    "requests",
-    "failures",
-    "rate_limited",
-    "timeouts",
-    "late_sends",
-    "offered",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "status_2xx",
-    "status_4xx",
-    "status_429",
-    "status_5xx",
-    "status_other",
-    "dropped_sends",
-    "corrected_p99_ms",
-]
-HEALTH_COLUMNS = [
-    "t",
-    "in_queue",
-    "in_progress",
-    "completed",
-    "failed",
-    "retried",
-    "idle",
-    "initializing",
-    "ready",
-    "running",
-    "throttled",
-    "unhealthy",
-    "latency_ms",
-    "status",
-]
-JOB_COLUMNS = [
-    "id",
-    "submitted_t",
-    "final_status",
-    "delay_time_ms",
-    "execution_time_ms",
-    "end_to_end_ms",
-    "polls",
-]
+INTERVAL_COLUMNS = [*results.INTERVAL_COLUMNS, *results.LOAD_INTERVAL_EXTRA]
+HEALTH_COLUMNS = list(results.HEALTH_COLUMNS)
+JOB_COLUMNS = list(results.JOB_COLUMNS)
 HISTOGRAM_LINES_PER_KEY = 3600
 """histograms.jsonl holds at most this many lines per (op, metric): the per-second percentiles are
 in intervals.csv already, and a day of per-second histograms (1.9 million lines, 320 MB at 8
@@ -90,7 +43,7 @@ def histogram_span_s(run_seconds: int) -> int:
 
 
 def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return results.utc_iso(epoch)
 
 
 def _ms(us: float) -> float:
@@ -379,43 +332,26 @@ class ResultWriter:
         os.replace(tmp, self.out / name)
 
     def update_manifest(self, summary: dict[str, Any]) -> None:
-        path = self.out / "manifest.json"
-        manifest: dict[str, Any] = {}
-        if path.exists():
-            try:
-                manifest = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError:
-                manifest = {}
-        kinds = list(manifest.get("kind", []))
-        if "load" not in kinds:
-            kinds.append("load")
-        versions = dict(manifest.get("versions", {}))
-        for dist in ("locust", "hdrhistogram", "gevent"):
-            versions.setdefault(dist, metadata.version(dist))
-        manifest.update(
+        """The load part of manifest.json, written once at the end of the run (atomically)."""
+        update_manifest(
+            self.out,
+            "load",
             {
-                "kind": kinds,
+                "podbench_version": versions("podbench").get("podbench", "unknown"),
                 "profile": self.plan.profile,
                 "started": iso(self.start),
                 "ended": iso(self.ended),
-                "interrupted": self.interrupted or bool(manifest.get("interrupted")),
+                # this run's part replaces an earlier load run's in the same folder
+                "interrupted": self.interrupted,
                 **({"interrupted_reason": self.reason} if self.reason else {}),
                 "seed": self.plan.seed,
-                "versions": versions,
+                "versions": versions("podbench", "locust", "aiohttp", "hdrhistogram", "gevent"),
                 "generator": {
                     k: summary["generator"][k] for k in ("cpu_warning", "max_schedule_lag_ms", "warnings")
                 },
-            }
-        )
-        manifest.setdefault("target", self.plan.target or {"base_url": self.plan.base_url})
-        manifest.setdefault(
-            "machine",
-            {
-                "hostname": socket.gethostname(),
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "executable": sys.executable,
+            },
+            defaults={
+                "target": self.plan.target or {"base_url": self.plan.base_url},
+                "machine": machine(),
             },
         )
-        self._write_json("manifest.json", manifest)

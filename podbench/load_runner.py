@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -21,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from contract import results
 
 PLAN_ENV = "PODBENCH_LOAD_PLAN"
 USER_CLASSES = {
@@ -157,21 +158,20 @@ def requests_so_far(history_csv: Path) -> int | None:
     return None
 
 
-def mark_interrupted(out_dir: Path, ended_iso: str, reason: str | None = None) -> None:
-    """Say in the manifest (and summary, if any) that the run was cut short, and why when known."""
-    for name in ("manifest.json", "summary.json"):
-        path = out_dir / name
-        if not path.exists():
-            continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["interrupted"] = True
+def mark_interrupted(
+    out_dir: Path, ended_iso: str, reason: str | None = None, *, known: Mapping[str, Any] | None = None
+) -> None:
+    """Say in the manifest (and summary, if any) that the run was cut short, and why when known.
+
+    `known`: the manifest keys the caller knows, for a run cut short before the load suite wrote it."""
+    summary_path = out_dir / results.SUMMARY
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        summary["interrupted"] = True
         if reason:
-            data.setdefault("interrupted_reason", reason)
-        if name == "manifest.json":
-            data.setdefault("ended", ended_iso)
-            kinds = data.setdefault("kind", [])
-            if "load" not in kinds:
-                kinds.append("load")
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+            summary.setdefault("interrupted_reason", reason)
+        results.write_json_atomic(summary_path, summary)
+    defaults: dict[str, Any] = {**(known or {}), "ended": ended_iso}
+    if reason:
+        defaults["interrupted_reason"] = reason
+    results.update_manifest(out_dir, "load", defaults=defaults, interrupted=True)

@@ -13,54 +13,13 @@ from typing import Any
 
 import pandas as pd
 
+from contract import results
 from reports.errors import ReportInputError
 from reports.hdr import HistogramSet, read_histograms
 
-INTERVAL_COLUMNS = (
-    "t",
-    "op",
-    "requests",
-    "failures",
-    "rate_limited",
-    "timeouts",
-    "late_sends",
-    "offered",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "status_2xx",
-    "status_4xx",
-    "status_429",
-    "status_5xx",
-    "status_other",
-)
-HEALTH_COLUMNS = (
-    "t",
-    "in_queue",
-    "in_progress",
-    "completed",
-    "failed",
-    "retried",
-    "idle",
-    "initializing",
-    "ready",
-    "running",
-    "throttled",
-    "unhealthy",
-    "latency_ms",
-    "status",
-)
-JOBS_COLUMNS = (
-    "id",
-    "submitted_t",
-    "final_status",
-    "delay_time_ms",
-    "execution_time_ms",
-    "end_to_end_ms",
-    "polls",
-)
+INTERVAL_COLUMNS = results.INTERVAL_COLUMNS
+HEALTH_COLUMNS = results.HEALTH_COLUMNS
+JOBS_COLUMNS = results.JOB_COLUMNS
 REQUIRED = {"intervals.csv": ("t", "op", "requests"), "health.csv": ("t",), "jobs.csv": ("id",)}
 
 JsonObject = dict[str, Any]

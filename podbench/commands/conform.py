@@ -8,20 +8,17 @@ the child gets the variable's name (--api-key-env), never the key on its command
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import importlib.util
 import json
 import os
-import platform
 import signal
-import socket
 import subprocess
 import sys
 import tomllib
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from contract.results import machine, update_manifest, utc_iso, versions
 from podbench import __version__
 from podbench.errors import UsageError
 from podbench.target import add_target_arguments, real_target_from_args
@@ -198,41 +195,20 @@ def _redact_files(out: Path, key: str) -> None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_iso()
 
 
 def _update_manifest(
     out: Path, target: dict[str, Any], started: str, ended: str, *, interrupted: bool
 ) -> None:
-    path = out / "manifest.json"
-    manifest: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            manifest = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            manifest = {}
-    kinds = manifest.get("kind") or []
-    if "conformance" not in kinds:
-        kinds.append("conformance")
-    manifest.update({"podbench_version": __version__, "kind": kinds})
-    manifest.setdefault("target", target)
-    manifest.setdefault("started", started)
-    manifest["ended"] = ended
-    manifest["interrupted"] = bool(manifest.get("interrupted")) or interrupted
-    manifest.setdefault(
-        "machine",
+    update_manifest(
+        out,
+        "conformance",
         {
-            "hostname": socket.gethostname(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
+            "podbench_version": __version__,
+            "ended": ended,
+            "versions": {"podbench": __version__, **versions("pytest", "requests", "jsonschema")},
         },
+        defaults={"target": target, "started": started, "machine": machine()},
+        interrupted=interrupted,
     )
-    versions = manifest.setdefault("versions", {})
-    versions["podbench"] = __version__
-    for package in ("pytest", "requests", "jsonschema"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    path.write_text(json.dumps(manifest, indent=2) + "\n")

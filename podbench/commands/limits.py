@@ -11,18 +11,16 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
-import socket
 import sys
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from contract.results import machine, update_manifest, utc_iso, versions
 from discovery import (
     OPERATIONS,
     ClientTooSlow,
@@ -187,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
             stopped_by_user = True
             result = run.so_far("stopped by Ctrl-C (SIGINT)")
     ended = datetime.now(UTC)
-    doc = {"target": target.describe(), "started": _iso(started), "ended": _iso(ended), **result}
+    doc = {"target": target.describe(), "started": utc_iso(started), "ended": utc_iso(ended), **result}
     doc["client_capacity_rps"] = round(capacity, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "limits.json").write_text(json.dumps(doc) + "\n", encoding="utf-8")
@@ -198,44 +196,23 @@ def run(args: argparse.Namespace) -> int:
     return 130 if stopped_by_user else 0
 
 
-def _iso(t: datetime) -> str:
-    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _update_manifest(
     out: Path, target: Target, started: datetime, ended: datetime, result: dict[str, Any]
 ) -> None:
-    path = out / "manifest.json"
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except json.JSONDecodeError:
-        manifest = {}
-    kinds = list(manifest.get("kind", []))
-    if "limits" not in kinds:
-        kinds.append("limits")
     lags = [op["evidence"].get("max_send_lag_ms", 0.0) for op in result["operations"].values()]
-    versions = dict(manifest.get("versions", {}))
-    versions.update(podbench=__version__, aiohttp=metadata.version("aiohttp"))
-    manifest.update(
-        podbench_version=__version__,
-        kind=kinds,
-        target=target.describe(),
-        versions=versions,
-        interrupted=bool(manifest.get("interrupted")) or bool(result["interrupted"]),
-        machine=manifest.get("machine")
-        or {
-            "hostname": socket.gethostname(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
+    update_manifest(
+        out,
+        "limits",
+        {
+            "podbench_version": __version__,
+            "target": target.describe(),
+            "versions": {"podbench": __version__, **versions("aiohttp")},
+            "ended": utc_iso(ended),
+            "generator": {"limits_max_send_lag_ms": max(lags, default=0.0)},
         },
+        defaults={"started": utc_iso(started), "machine": machine()},
+        interrupted=bool(result["interrupted"]),
     )
-    manifest.setdefault("started", _iso(started))
-    manifest["ended"] = _iso(ended)
-    generator = dict(manifest.get("generator", {}))
-    generator["limits_max_send_lag_ms"] = max(lags, default=0.0)
-    manifest["generator"] = generator
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def _fmt(value: Any) -> str:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import socket
 import sys
 from contextlib import ExitStack
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from contract.results import machine, utc_iso, versions
 from podbench import __version__
 from podbench.embedded import embedded_emulator
 from podbench.errors import TargetUnreachable, UsageError
@@ -71,17 +68,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_iso()
 
 
 def _versions() -> dict[str, str]:
-    out = {"podbench": __version__}
-    for dist in ("locust", "aiohttp", "hdrhistogram"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+    return {"podbench": __version__, **versions("locust", "aiohttp", "hdrhistogram")}
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -207,7 +198,9 @@ def run(args: argparse.Namespace) -> int:
         if args.plan_only:
             _print_distributed(plan_path, bound, args.processes)
             return 0
-        _write_json(out / "manifest.json", _manifest(out, bound))
+        # manifest.json is written once, by the load suite at the end of the run (or below, when the
+        # run was cut short before it could)
+        started = _now_iso()
         for note in bound["notes"]:
             print(f"profile {bound['profile']}: {note}", file=sys.stderr)
         env[PLAN_ENV] = str(plan_path)
@@ -216,7 +209,10 @@ def run(args: argparse.Namespace) -> int:
         code = locust.run(timeout_s=bound["duration_s"] + 120)
     if locust.interrupted or not (out / "summary.json").exists():
         mark_interrupted(
-            out, _now_iso(), "stopped by a signal (Ctrl-C or SIGTERM)" if locust.interrupted else None
+            out,
+            _now_iso(),
+            "stopped by a signal (Ctrl-C or SIGTERM)" if locust.interrupted else None,
+            known=_manifest(bound, started),
         )
     _report(out)
     if locust.interrupted:
@@ -251,28 +247,14 @@ def _announce_cost(plan: dict[str, Any], real: Target) -> None:
     )
 
 
-def _manifest(out: Path, bound: dict[str, Any]) -> dict[str, Any]:
-    previous: dict[str, Any] = {}
-    path = out / "manifest.json"
-    if path.exists():
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            previous = {}
+def _manifest(bound: dict[str, Any], started: str) -> dict[str, Any]:
+    """What `podbench load` knows for the manifest, should the load suite not have written it."""
     return {
-        **previous,
         "podbench_version": __version__,
-        "kind": [k for k in previous.get("kind", []) if k != "load"],
         "target": bound["target"],
         "profile": bound["profile"],
-        "started": _now_iso(),
-        "interrupted": False,
-        "machine": {
-            "hostname": socket.gethostname(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "versions": {**previous.get("versions", {}), **_versions()},
+        "started": started,
+        "machine": machine(),
+        "versions": _versions(),
         "seed": bound["seed"],
     }
