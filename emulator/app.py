@@ -67,8 +67,12 @@ def _render(error: ApiError) -> web.Response:
 def _from_http_exception(exc: web.HTTPException) -> ApiError:
     if exc.status == 404:
         return NotFound("no such route")
-    if exc.status == 405:
-        return MethodNotAllowed("method not allowed on this route")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        # RFC 9110 §15.5.6: a 405 lists the route's methods in Allow.
+        return MethodNotAllowed(
+            f"method {exc.method} not allowed on this route; allowed: {allowed}", headers={"Allow": allowed}
+        )
     error = ApiError(exc.reason)
     error.status = exc.status
     return error
@@ -155,7 +159,7 @@ def create_app(
             app.router.add_route(method, route.full_path, HANDLERS[route.path])
     control.add_routes(app)
     worker_routes.add_routes(app)
-    app.router.add_get("/openapi.json", api.openapi_document)
+    app.router.add_get("/openapi.json", api.openapi_document, allow_head=False)  # as documented: GET
     app.cleanup_ctx.append(_lifecycle)
     return app
 

@@ -113,6 +113,10 @@ def parse_job_request(body: Any) -> JobRequest:
 
 
 def _ms(value: Any, name: str, bounds: tuple[int, int]) -> int:
+    # An integral JSON number is an integer whatever its spelling (JSON Schema: 713004.0 is an
+    # "integer"); NaN and Infinity never get here (the decoder refuses them).
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f"{name!r} must be an integer number of milliseconds")
     low, high = bounds

@@ -202,6 +202,26 @@ async def test_unknown_endpoint_job_route_and_method_are_json_404_405(make_api):
     assert body["status"] == 405
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/v2/ep/run", "POST"),
+        ("DELETE", "/v2/ep/status/some-job", "GET, POST"),
+        ("PUT", "/v2/ep/health", "GET"),
+        ("HEAD", "/v2/ep/retry/some-job", "POST"),
+        ("PATCH", "/v2/no-such-endpoint/stream/some-job", "GET, POST"),
+        ("POST", "/openapi.json", "GET"),
+    ],
+)
+async def test_a_405_lists_the_routes_methods_in_allow(make_api, method, path, allow):
+    api = await make_api()
+    resp = await api.client.request(method, path, headers=AUTH)
+    assert resp.status == 405 and resp.headers["Allow"] == allow
+    if method != "HEAD":
+        assert resp.content_type == "application/json"
+        assert allow in (await resp.json())["error"]
+
+
 async def test_key_of_another_endpoint_is_refused(make_api):
     api = await make_api(extra_endpoints=({"id": "other", "api_keys": ["other-key"]},))
     await api.call("GET", "health", headers={"Authorization": "other-key"}, expect=401)
@@ -226,6 +246,8 @@ async def test_key_of_another_endpoint_is_refused(make_api):
         (b'{"input": {}, "policy": {"ttl": 9999}}', "policy.ttl"),
         (b'{"input": {}, "policy": {"ttl": 604800001}}', "policy.ttl"),
         (b'{"input": {}, "policy": {"executionTimeout": 4999}}', "executionTimeout"),
+        (b'{"input": {}, "policy": {"executionTimeout": 5000.5}}', "executionTimeout"),
+        (b'{"input": {}, "policy": {"ttl": 4999.0}}', "policy.ttl"),
         (b'{"input": {}, "policy": {"lowPriority": "yes"}}', "lowPriority"),
         (b'{"input": {}, "policy": {"priority": 1}}', "priority"),
         (b'{"input": {}, "s3Config": "x"}', "s3Config"),

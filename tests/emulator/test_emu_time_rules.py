@@ -100,6 +100,19 @@ async def test_execution_timeout_fails_the_job(make_api):
     assert body["executionTime"] == 5000
 
 
+async def test_an_integral_json_number_is_an_integer_of_milliseconds(make_api):
+    """JSON Schema's `integer` takes 5000.0 as well as 5000; the policy then applies as given."""
+    api = await make_api()
+    job_id = await api.run({"sleep": 60}, policy={"executionTimeout": 5000.0, "ttl": 713004.0})
+    await api.advance(5)
+    body = await api.status(job_id)
+    assert body["status"] == "FAILED" and body["error"] == "executionTimeout exceeded"
+    await api.advance(713.004 - 5 - 0.01)
+    await api.status(job_id)
+    await api.advance(0.02)
+    await api.status(job_id, expect=404)
+
+
 async def test_endpoint_execution_timeout_applies_without_policy(make_api):
     api = await make_api(execution_timeout_s=7)
     job_id = await api.run({"sleep": 60})

@@ -7,14 +7,20 @@ reply must be a refusal: a 4xx with `Content-Type: application/json` and a body 
 document's `Error` (or `BodyTooLarge`) schema; never a 5xx, never a 2xx. The emulator's state
 (`GET /_emulator/endpoints/{id}/stats` less its refusal counters, the job list, `/health`) is the
 same after every batch as before it.
+
+Every reply, refusal or not, has a status the document declares for its operation (a 405 carries
+`Allow` with the path's documented methods), and a body that matches the declared schema; an
+integral JSON number (`713004.0`) where the document says `integer` is accepted.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -23,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from contract.states import STATUS_NAMES
 from emulator.operations import ROUTES
 
 DOC = json.loads((ROOT / "emulator" / "openapi.json").read_text())
@@ -36,6 +43,8 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 DAY7 = 7 * 86_400_000
+EXECUTION_TIMEOUT_MS = (5_000, DAY7)  # the document's Policy bounds
+TTL_MS = (10_000, DAY7)
 
 
 def _validator(name: str) -> Draft202012Validator:
@@ -44,6 +53,10 @@ def _validator(name: str) -> Draft202012Validator:
 
 ERROR = _validator("Error")
 TOO_LARGE = _validator("BodyTooLarge")
+# Each documented path as a pattern: a parameter is one percent-encoded path segment.
+PATH_PATTERNS = [
+    (re.compile(re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(path))), path) for path in DOC["paths"]
+]
 
 
 class Target:
@@ -99,11 +112,52 @@ def unchanged(target: Target) -> Iterator[Target]:
     assert target.state() == before
 
 
+def documented_path(url: str) -> str | None:
+    path = urlsplit(url).path
+    return next((template for pattern, template in PATH_PATTERNS if pattern.fullmatch(path)), None)
+
+
+def _response(spec: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in spec:
+        spec = DOC["components"]["responses"][spec["$ref"].rsplit("/", 1)[1]]
+    return spec
+
+
+def assert_declared(resp: requests.Response) -> None:
+    """The reply's status is one the document declares for the operation asked for; its body
+    matches that response's schema; a 405 lists the path's documented methods in `Allow`."""
+    method, status = resp.request.method or "", str(resp.status_code)
+    where = f"{method} {resp.request.url} -> {status} {resp.text[:300]!r}"
+    template = documented_path(resp.request.url or "")
+    if template is None:  # not a documented path: unknown route (after auth under /v2)
+        assert resp.status_code in (401, 404), where
+        return
+    item = DOC["paths"][template]
+    operation = item.get(method.lower())
+    if operation is None:  # the path exists, the method does not: 405 (or 401 first, under /v2)
+        assert resp.status_code in (401, 405), where
+        declared = {s: r for op in item.values() for s, r in op["responses"].items()}
+    else:
+        declared = operation["responses"]
+    assert status in declared, f"{where}: not declared (declared: {sorted(declared)})"
+    if resp.status_code == 405:
+        assert resp.headers.get("Allow") == ", ".join(sorted(m.upper() for m in item)), where
+    if method == "HEAD" or "application/json" not in resp.headers.get("Content-Type", ""):
+        return
+    content = _response(declared[status]).get("content", {})
+    assert "application/json" in content, f"{where}: JSON body where the document declares none"
+    schema = content["application/json"]["schema"]
+    Draft202012Validator({**schema, "components": DOC["components"]}).validate(resp.json())
+
+
 def assert_refused(resp: requests.Response, *statuses: int) -> None:
     where = f"{resp.request.method} {resp.request.url} -> {resp.status_code} {resp.text[:300]!r}"
     assert 400 <= resp.status_code < 500, where
     if statuses:
         assert resp.status_code in statuses, where
+    assert_declared(resp)
+    if resp.request.method == "HEAD":
+        return
     assert resp.headers.get("Content-Type", "").startswith("application/json"), where
     body = resp.json()
     if "detail" in body:
@@ -129,7 +183,9 @@ no_input = st.dictionaries(
 ) | st.fixed_dictionaries({"input": st.none()})
 bad_ms = st.one_of(
     st.text(max_size=6),
-    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer()),
+    st.integers(max_value=-1).map(float),
+    st.integers(min_value=DAY7 + 1, max_value=2**60).map(float),
     st.booleans(),
     st.none(),
     st.lists(st.integers(), max_size=2),
@@ -202,6 +258,33 @@ def test_the_document_is_openapi_3_1_and_lists_every_public_route() -> None:
     assert {p for _, p in documented - served} <= {"/openapi.json"}
     for schema in DOC["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
+
+
+def test_the_documents_job_states_are_the_contracts() -> None:
+    """The document is a static file, so its status enums are checked against contract.states."""
+    enums = [schema["properties"]["status"]["enum"] for schema in _status_schemas()]
+    assert len(enums) == 4 and all(enum == list(STATUS_NAMES) for enum in enums)
+
+
+def _status_schemas() -> Iterator[dict[str, Any]]:
+    schemas = DOC["components"]["schemas"]
+    yield from (schemas[name] for name in ("RunAccepted", "JobStatus", "StreamChunks"))
+    yield schemas["RecentRequests"]["properties"]["requests"]["items"]
+
+
+def test_every_operation_declares_its_refusals() -> None:
+    """What the emulator can refuse on every public route is in the document, so a generated
+    client knows it: 400 (the HTTP request itself may be malformed), 401, 404, 405 with Allow,
+    429, and 500 (the emulator's own error, or an injected fault)."""
+    for path, item in DOC["paths"].items():
+        for method, operation in item.items():
+            declared = set(operation["responses"])
+            assert "405" in declared, (method, path)
+            if path.startswith("/v2/"):
+                assert {"400", "401", "404", "429", "500"} <= declared, (method, path)
+    assert "Allow" in DOC["components"]["responses"]["MethodNotAllowed"]["headers"]
+    retry = DOC["paths"]["/v2/{endpoint_id}/retry/{job_id}"]["post"]["responses"]["400"]
+    assert retry == {"$ref": "#/components/responses/JobNotRetryable"}
 
 
 def test_the_document_is_served_without_a_key(target: Target) -> None:
@@ -296,15 +379,15 @@ def test_wrong_keys_get_401_on_every_route(
 @FUZZ
 @given(
     route=st.sampled_from(sorted(DOC["paths"])),
-    method=st.sampled_from(["PUT", "DELETE", "PATCH", "OPTIONS", "GET", "POST"]),
+    method=st.sampled_from(["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "GET", "POST"]),
     endpoint=st.sampled_from([EP, "no-such-endpoint"]),
 )
 def test_wrong_methods_and_endpoints_are_refused(
     unchanged: Target, route: str, method: str, endpoint: str
 ) -> None:
-    if route == "/openapi.json":
-        return
     allowed = {m.upper() for m in DOC["paths"][route]}
+    if route == "/openapi.json" and method in allowed:
+        return
     if method in allowed and endpoint == EP:
         endpoint = "no-such-endpoint"
     path = route.replace("{endpoint_id}", endpoint).replace("{job_id}", unchanged.job_id)
@@ -317,6 +400,100 @@ def test_wrong_methods_and_endpoints_are_refused(
         headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
     )
     assert_refused(resp, 404 if method in allowed else 405)
+
+
+# Accepted, these would change the state (purge, cancel) or hold on the manual clock (long-polls,
+# and the OpenAI routes, which wait for a job no worker takes): `unchanged` could not hold.
+_HOLDS_OR_CHANGES = {
+    "/v2/{endpoint_id}/purge-queue",
+    "/v2/{endpoint_id}/cancel/{job_id}",
+    "/v2/{endpoint_id}/status-sync/{job_id}",
+    "/v2/{endpoint_id}/stream/{job_id}",
+    "/v2/{endpoint_id}/openai/v1/models",
+    "/v2/{endpoint_id}/openai/v1/chat/completions",
+    "/v2/{endpoint_id}/openai/v1/completions",
+}
+
+
+def _is_json_object(body: bytes | None) -> bool:
+    try:
+        return isinstance(json.loads(body or b""), dict)
+    except ValueError:
+        return False
+
+
+def _would_hold_or_change(route: str, known_job: bool, body: bytes | None) -> bool:
+    if route not in _HOLDS_OR_CHANGES:
+        return False
+    if "{job_id}" in route:
+        return known_job  # an unknown job is a 404
+    if route.endswith("completions"):
+        return _is_json_object(body)  # anything else is a 400
+    return True
+
+
+@FUZZ
+@given(
+    route=st.sampled_from(sorted(DOC["paths"])),
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]),
+    endpoint=st.sampled_from([EP, "no-such-endpoint"]),
+    key=st.sampled_from([KEY, "wrong-key", None]),
+    known_job=st.booleans(),
+    body=st.sampled_from([None, b"", b"{", b"null", b"[]", b'{"input": null}', b'{"policy": {}}']),
+)
+def test_every_reply_is_declared_for_its_operation(
+    unchanged: Target,
+    route: str,
+    method: str,
+    endpoint: str,
+    key: str | None,
+    known_job: bool,
+    body: bytes | None,
+) -> None:
+    """Whatever is asked, right or wrong: the status is declared for that operation (a retry of a
+    queued job, a status read, a 405, a 401 ...) and the body matches the declared schema."""
+    job_id = unchanged.job_id if known_job else "no-such-job"
+    path = route.replace("{endpoint_id}", endpoint).replace("{job_id}", job_id)
+    admitted = method.lower() in DOC["paths"][route] and endpoint == EP and key == KEY
+    if admitted and _would_hold_or_change(route, known_job, body):
+        return
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {key}"} if key else {})
+    resp = unchanged.send(method, path, data=body, headers=headers)
+    assert resp.status_code < 500, f"{method} {path} -> {resp.status_code} {resp.text[:300]!r}"
+    assert_declared(resp)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    op=st.sampled_from(["run", "runsync"]),
+    timeout_ms=st.integers(*EXECUTION_TIMEOUT_MS),
+    ttl_ms=st.integers(*TTL_MS),
+)
+def test_integral_json_numbers_are_integers(target: Target, op: str, timeout_ms: int, ttl_ms: int) -> None:
+    """The document says `integer`; JSON Schema takes 713004.0 as one, and so does the emulator."""
+    policy = {"executionTimeout": float(timeout_ms), "ttl": float(ttl_ms)}
+    Draft202012Validator(DOC["components"]["schemas"]["Policy"]).validate(policy)  # valid, says the document
+    body = json.dumps({"input": {"n": 2}, "policy": policy})
+    assert f"{timeout_ms}.0" in body
+    if op == "run":
+        resp = target.send("POST", f"/v2/{EP}/run", data=body)
+    else:  # runsync holds `wait` on the manual clock: move the clock until it answers
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(target.send, "POST", f"/v2/{EP}/runsync?wait=1000", data=body)
+            for _ in range(20):
+                if pending.done():
+                    break
+                target.emu.control("POST", "clock/advance", json={"seconds": 1})
+                wait([pending], timeout=0.2)
+            resp = pending.result(timeout=10)
+    assert resp.status_code == 200, resp.text
+    assert_declared(resp)
 
 
 @settings(
