@@ -6,6 +6,7 @@ matplotlib costs about a second to import, so nothing imports it until a chart i
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,9 @@ def pyplot() -> Any:
             "legend.fontsize": 8,
             "svg.hashsalt": "podbench",
             "path.simplify": True,
+            # linear axes: plain numbers, no "1e6" offset or exponent above the axis
+            "axes.formatter.useoffset": False,
+            "axes.formatter.limits": (-9, 12),
         }
     )
     return plt
@@ -115,11 +119,69 @@ def legend(ax: Axes, count: int) -> None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
-def plain_log(ax: Axes, axis: str = "y") -> None:
-    """Log scale with ticks written 1, 10, 200 rather than 10^0, 2x10^2."""
+def plain_number(value: float) -> str:
+    """3 significant digits, never in scientific notation: 0.0005, 0.6, 12.5, 200, 3,600."""
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else str(value)
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def ms_label(value: float) -> str:
+    """A duration in ms as a tick label: 0.5 ms, 1 ms, 250 ms, 1 s, 30 s."""
+    if value >= 1000:
+        return f"{plain_number(value / 1000.0)} s"
+    return f"{plain_number(value)} ms"
+
+
+@cache
+def _formatter_classes() -> tuple[Any, Any]:
+    """Tick formatters (defined on first use: matplotlib is imported lazily)."""
     import matplotlib.ticker as ticker
 
+    class MsLogFormatter(ticker.LogFormatter):
+        """matplotlib's choice of which log ticks to label, with ms_label's text."""
+
+        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+            return ms_label(x)
+
+    class PlainLogFormatter(ticker.LogFormatter):
+        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+            return plain_number(x)
+
+    return MsLogFormatter, PlainLogFormatter
+
+
+def plain_log(ax: Axes, axis: str = "y", unit: str = "ms") -> None:
+    """Log scale with readable ticks: 0.5 ms, 1 ms, 10 ms, 1 s (or 1, 10, 200 without a unit), never 6e-01."""
+    ms_formatter, plain_formatter = _formatter_classes()
+    formatter = ms_formatter if unit == "ms" else plain_formatter
     target = ax.yaxis if axis == "y" else ax.xaxis
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
-    target.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
-    target.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(1.5, 0.5)))
+    target.set_major_formatter(formatter(labelOnlyBase=False))
+    target.set_minor_formatter(formatter(labelOnlyBase=False, minor_thresholds=(1.5, 0.5)))
+
+
+def zero_floor(ax: Axes, what: str, floor: float) -> None:
+    """Say on the chart where zero values of a log axis are drawn (a log axis has no 0)."""
+    ax.axhline(floor, color="#94a3b8", linestyle=":", linewidth=0.9)
+    ax.annotate(
+        f"{what} drawn on this line ({ms_label(floor)}): a log axis has no zero",
+        xy=(0.0, floor),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 3),
+        textcoords="offset points",
+        fontsize=7.5,
+        color="#475569",
+    )
+
+
+def log_floor(positive: list[float], default: float = 0.001) -> float:
+    """Where a log axis draws zeros: half the smallest value above zero, on a 1-2-5 step."""
+    if not positive:
+        return default
+    target = min(positive) / 2.0
+    exponent = math.floor(math.log10(target))
+    step = max(m for m in (1.0, 2.0, 5.0) if m * 10**exponent <= target)
+    return float(step * 10.0**exponent)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reports.chartkit import STATUS_COLORS, color_for, legend, new_figure, no_data, plain_log, to_svg
+from reports.chartkit import (
+    STATUS_COLORS,
+    color_for,
+    legend,
+    log_floor,
+    new_figure,
+    no_data,
+    plain_log,
+    to_svg,
+    zero_floor,
+)
 from reports.hdr import Distribution
 
 TICKS = ((0.0, "0%"), (90.0, "90%"), (99.0, "99%"), (99.9, "99.9%"), (99.99, "99.99%"), (99.999, "99.999%"))
@@ -24,10 +34,15 @@ def percentile_chart(curves: Mapping[str, Distribution | None], title: str) -> b
     fig, (ax,) = new_figure(height_in=3.6)
     labels = list(usable)
     top = 0.0
+    positive = [v for curve in usable.values() for v in curve.values_ms if v > 0]
+    floor = log_floor(positive)
+    at_zero: list[str] = []
     for label, curve in usable.items():
         points = [(p, v) for p, v in zip(curve.percentiles, curve.values_ms, strict=True) if p < 100.0]
         xs = [_nines(p) for p, _ in points]
-        ys = [max(v, 1e-3) for _, v in points]
+        ys = [v if v > 0 else floor for _, v in points]
+        if any(v <= 0 for _, v in points):
+            at_zero.append(label)
         top = max(top, xs[-1] if xs else 1.0)
         ax.step(
             xs,
@@ -43,7 +58,12 @@ def percentile_chart(curves: Mapping[str, Distribution | None], title: str) -> b
     plain_log(ax)
     ticks = [(x, text) for x, text in ((_nines(p), t) for p, t in TICKS) if x <= max(top, 10.0) * 1.01]
     ax.set_xticks([x for x, _ in ticks], [t for _, t in ticks])
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())  # the percentile ticks above are the only labels
     ax.set_xlim(1.0, max(top, 10.0))
+    if at_zero:
+        zero_floor(ax, f"0 ms percentiles of {', '.join(at_zero)}", floor)
     ax.set_xlabel("percentile")
     ax.set_ylabel("ms (log)")
     ax.set_title(title, loc="left")

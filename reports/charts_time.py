@@ -11,16 +11,20 @@ from reports.chartkit import (
     STATUS_COLORS,
     color_for,
     legend,
+    log_floor,
     new_figure,
     no_data,
     plain_log,
     time_label,
     to_svg,
+    zero_floor,
 )
 
 BAND_PAIRS = (("p50_ms", "p90_ms", 0.35), ("p90_ms", "p99_ms", 0.22), ("p99_ms", "max_ms", 0.12))
-WORKER_STATES = ("idle", "initializing", "ready", "running", "throttled", "unhealthy")
-WORKER_COLORS = ("#cbd5e1", "#fbbf24", "#93c5fd", "#2563eb", "#f97316", "#dc2626")
+WORKER_STATES = ("idle", "initializing", "running", "throttled", "unhealthy")
+"""Disjoint /health worker states, so the stack is the worker count. `ready` is left out: on the
+real service it counts the same workers as `idle` (equal in every captured body, docs/api-behaviour.md)."""
+WORKER_COLORS = ("#cbd5e1", "#fbbf24", "#2563eb", "#f97316", "#dc2626")
 
 
 def thin(frame: pd.DataFrame) -> pd.DataFrame:
@@ -283,7 +287,7 @@ def health_chart(health: pd.DataFrame) -> bytes:
                 frame.index, *[frame[s].fillna(0) for s in states], labels=states, colors=colors, linewidth=0
             )
         legend(bottom, len(states))
-    bottom.set_title("Workers by state", loc="left")
+    bottom.set_title("Workers by state (disjoint states; ready = idle, not stacked again)", loc="left")
     bottom.set_ylabel("workers")
     bottom.set_ylim(bottom=0)
     time_label(bottom)
@@ -334,14 +338,18 @@ def job_timeline_chart(jobs: pd.DataFrame) -> bytes:
     if len(frame) > JOB_SAMPLE:
         frame = frame.iloc[:: -(-len(frame) // JOB_SAMPLE)]
     fig, (ax,) = new_figure()
-    for column, label, color in (
-        ("delay_time_ms", "queue delay", "#dc2626"),
-        ("execution_time_ms", "execution", "#2563eb"),
-    ):
-        values = frame[column].clip(lower=0.01)
+    phases = (("delay_time_ms", "queue delay", "#dc2626"), ("execution_time_ms", "execution", "#2563eb"))
+    positive = [float(v) for column, _, _ in phases for v in frame[column].dropna() if v > 0]
+    floor = log_floor(positive, default=0.01)
+    zeros: list[str] = []
+    for column, label, color in phases:
+        values = frame[column]
+        is_zero = values.notna() & (values <= 0)
+        if is_zero.any():
+            zeros.append(f"{int(is_zero.sum()):,} jobs with 0 ms {label}")
         ax.scatter(
             frame["submitted_t"],
-            values,
+            values.where(~is_zero, floor),
             s=6,
             color=color,
             alpha=0.5,
@@ -351,9 +359,10 @@ def job_timeline_chart(jobs: pd.DataFrame) -> bytes:
         )
     failed = frame[frame["final_status"].astype(str).str.upper().isin(["FAILED", "TIMED_OUT", "CANCELLED"])]
     if len(failed):
+        ends = failed["end_to_end_ms"]
         ax.scatter(
             failed["submitted_t"],
-            failed["end_to_end_ms"].clip(lower=0.01),
+            ends.where(ends > 0, floor),
             s=14,
             marker="x",
             color="#0f172a",
@@ -362,6 +371,8 @@ def job_timeline_chart(jobs: pd.DataFrame) -> bytes:
         )
     if frame[["delay_time_ms", "execution_time_ms"]].notna().any().any():
         plain_log(ax)
+        if zeros:
+            zero_floor(ax, "; ".join(zeros), floor)
     ax.set_title(title, loc="left")
     ax.set_ylabel("ms")
     time_label(ax)

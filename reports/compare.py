@@ -18,7 +18,7 @@ from reports.folder import RunFolder, read_folder
 from reports.hdr import distribution
 from reports.metrics import TOTAL, conformance_counts, job_metrics, metric_values, operation_rows
 from reports.noise import change_noise, interval_series
-from reports.page import data_uri
+from reports.page import data_uri, interruption
 from reports.templating import render
 from reports.thresholds import Outcome, RuleResult, Thresholds, evaluate_change, load_thresholds, worsening
 
@@ -33,9 +33,16 @@ COMPARED = (
     ("error_rate", "share"),
     ("rate_limited_share", "share"),
     ("timeout_rate", "share"),
+    ("connection_errors", "count"),
+    ("connection_error_rate", "share"),
 )
-NOT_JUDGED = frozenset(("requests",))
-"""A different request count follows from a different duration or profile; it is shown, not judged."""
+NOT_JUDGED = frozenset(("requests", "connection_errors"))
+"""A different count follows from a different duration or profile; it is shown, not judged (its rate is)."""
+LABELS = {
+    "connection_errors": "no reply: connection errors",
+    "connection_error_rate": "no reply: connection error rate",
+}
+"""How the report's operations table names them ("No reply": no HTTP status and no timeout)."""
 
 
 def _verdict(metric: str, base: float, candidate: float, noise: float | None) -> str:
@@ -67,6 +74,7 @@ def compared_rows(
             row: dict[str, Any] = {
                 "op": op,
                 "metric": metric,
+                "label": LABELS.get(metric, metric),
                 "kind": kind,
                 "base": b,
                 "candidate": c,
@@ -145,7 +153,10 @@ def changed_claims(base: RunFolder, candidate: RunFolder) -> list[dict[str, str]
     return sorted(changes, key=lambda r: (r["candidate"] != "violated", r["id"]))
 
 
-def _verdict_line(results: list[RuleResult], rows: list[dict[str, Any]]) -> dict[str, str]:
+def _verdict_line(
+    results: list[RuleResult], rows: list[dict[str, Any]], cut_short: list[str]
+) -> dict[str, str]:
+    """FAIL on a broken threshold; INCOMPLETE when either run was cut short (never PASS then)."""
     broken = [r for r in results if r.breached]
     worse = sum(1 for r in rows if r.get("verdict") == "worse")
     better = sum(1 for r in rows if r.get("verdict") == "better")
@@ -155,12 +166,27 @@ def _verdict_line(results: list[RuleResult], rows: list[dict[str, Any]]) -> dict
         else (f"all {len(results)} thresholds met" if results else "no thresholds given"),
         f"{worse} metrics worse beyond noise",
         f"{better} better",
+        *cut_short,
     ]
-    state = "fail" if broken else ("pass" if results else "info")
+    state = "fail" if broken else "incomplete" if cut_short else ("pass" if results else "info")
     return {
         "state": state,
-        "label": {"fail": "FAIL", "pass": "PASS", "info": "COMPARISON"}[state],
+        "label": {"fail": "FAIL", "incomplete": "INCOMPLETE", "pass": "PASS", "info": "COMPARISON"}[state],
         "text": " · ".join(parts),
+    }
+
+
+def _side(label: str, run: RunFolder) -> dict[str, Any]:
+    interrupted, reason = interruption(run)
+    return {
+        "name": str(run.path),
+        "facts": sections.facts(run),
+        "notes": run.notes,
+        "interrupted": interrupted,
+        "interrupted_reason": reason,
+        "cut_short": (f"{label} run was cut short" + (f": {reason}" if reason else ""))
+        if interrupted
+        else "",
     }
 
 
@@ -189,15 +215,12 @@ def build_comparison(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportInputError(f"cannot create {out}: {exc.strerror or exc}") from None
+    sides = {"base": _side("base", base), "candidate": _side("candidate", candidate)}
+    cut_short = [side["cut_short"] for side in sides.values() if side["cut_short"]]
     context = {
         "title": f"podbench comparison: {base.path.name} → {candidate.path.name}",
-        "verdict": _verdict_line(results, rows),
-        "base": {"name": str(base.path), "facts": sections.facts(base), "notes": base.notes},
-        "candidate": {
-            "name": str(candidate.path),
-            "facts": sections.facts(candidate),
-            "notes": candidate.notes,
-        },
+        "verdict": _verdict_line(results, rows, cut_short),
+        **sides,
         "thresholds": results,
         "rows": rows,
         "charts": comparison_charts(base, candidate) if base.has_load and candidate.has_load else [],
@@ -210,6 +233,7 @@ def build_comparison(
         "base": str(base.path),
         "candidate": str(candidate.path),
         "breached": any(r.breached for r in results),
+        "incomplete": bool(cut_short),
         "thresholds": [
             {"rule": r.rule.text, "status": r.status, "value": r.value, "detail": r.detail} for r in results
         ],

@@ -46,6 +46,10 @@ def interval_series(run: RunFolder, scope: str, metric: str) -> pd.Series | None
         return by_t["requests"].sum().astype(float)
     if metric == "offered_rps":
         return by_t["offered"].sum().astype(float).dropna()
+    if metric == "connection_error_rate":  # no HTTP status and no timeout: status_other - timeouts
+        sums = by_t[["requests", "status_other", "timeouts"]].sum()
+        errors = (sums["status_other"] - sums["timeouts"]).clip(lower=0).astype(float)
+        return (errors / sums["requests"].replace(0, np.nan)).dropna()
     if metric in RATIO_NUMERATORS:
         sums = by_t[["requests", "failures", "rate_limited", "timeouts"]].sum()
         numerator = sums[RATIO_NUMERATORS[metric][0]].astype(float)

@@ -129,8 +129,22 @@ def load_charts(run: RunFolder, ops: list[str], jobs: dict[str, float]) -> list[
             "One dot per sampled job (jobs.csv) at its submit time; a rising red band is a queue that does not drain.",
         )
     if run.health is not None and len(run.health):
-        add("Queue depth and workers", charts_time.health_chart(run.health))
+        add(
+            "Queue depth and workers",
+            charts_time.health_chart(run.health),
+            "Workers stacked by disjoint state (idle, initializing, running, throttled, unhealthy): the stack is "
+            "the worker count. /health's ready is not stacked: on the real service it counts the idle workers again.",
+        )
     return charts
+
+
+def _limits_cut_short(run: RunFolder) -> str | None:
+    """Why the rate-limit discovery stopped early (limits.json `complete: false`), else None."""
+    limits = run.limits or {}
+    if limits.get("complete") is not False:
+        return None
+    reason = limits.get("interrupted")
+    return redact_text(str(reason))[:300] if isinstance(reason, str) and reason else "interrupted"
 
 
 def report_context(
@@ -171,6 +185,7 @@ def report_context(
         "charts": load_charts(run, ops, jobs) if run.has_load else [],
         "findings": findings(run, rows, jobs) if (run.has_load or run.limits is not None) else [],
         "limits": limits,
+        "limits_cut_short": _limits_cut_short(run),
         "capacity": capacity,
         "simulation": simulation_facts(run, data_uri),
         "conformance": conformance,

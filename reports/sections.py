@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reports.evidence import evidence_view, plain
 from reports.folder import RunFolder
 from reports.metrics import run_duration_s
 from reports.redact import redact_mapping, redact_text
@@ -21,6 +22,12 @@ PARTS = (
 
 def compact_json(value: Any, limit: int = 400) -> str:
     text = json.dumps(value, sort_keys=True, separators=(", ", ": "), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def readable(value: Any, limit: int = 400) -> str:
+    """A JSON value as words for a table cell (`key: value; ...`), never a raw JSON block."""
+    text = plain(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -97,7 +104,7 @@ def generator_warnings(run: RunFolder) -> list[str]:
 def _text(value: Any, limit: int = 600) -> str:
     if value in (None, "", {}, []):
         return ""
-    return redact_text(value if isinstance(value, str) else compact_json(value, limit))[:limit]
+    return redact_text(value if isinstance(value, str) else readable(value, limit))[:limit]
 
 
 def conformance_rows(run: RunFolder) -> list[dict[str, Any]]:
@@ -114,7 +121,7 @@ def conformance_rows(run: RunFolder) -> list[dict[str, Any]]:
                 "source": str(claim.get("source", "")),
                 "quote": str(claim.get("quote", "")),
                 "outcome": outcome,
-                "measured": compact_json(claim["measured"])
+                "measured": redact_text(readable(claim["measured"]))
                 if claim.get("measured") not in (None, {})
                 else "",
                 "tests": ", ".join(str(t) for t in claim.get("tests") or []),
@@ -154,13 +161,22 @@ def limit_rows(run: RunFolder) -> list[dict[str, Any]]:
                 "documented": documented,
                 "verdict": verdict,
                 "retry_after_accurate": data.get("retry_after_accurate"),
-                "evidence": [(str(k), compact_json(v, 300)) for k, v in (data.get("evidence") or {}).items()]
-                if isinstance(data.get("evidence"), dict)
-                else [],
+                "evidence": _redacted(evidence_view(data.get("evidence"))),
+                "complete": data.get("complete") is not False,
                 "timeline": data.get("timeline") if isinstance(data.get("timeline"), list) else [],
             }
         )
     return rows
+
+
+def _redacted(view: dict[str, Any]) -> dict[str, Any]:
+    """Evidence text re-redacted (headers and notes come from the target)."""
+    if view:
+        view["raw"] = redact_text(view["raw"])
+        view["other"] = [(k, redact_text(v)) for k, v in view["other"]]
+        view["notes"] = [redact_text(n) for n in view["notes"]]
+        view["sentences"] = [redact_text(n) for n in view["sentences"]]
+    return view
 
 
 def capacity_facts(run: RunFolder) -> dict[str, Any]:
@@ -169,7 +185,7 @@ def capacity_facts(run: RunFolder) -> dict[str, Any]:
     slo = data.get("slo")
     numbers: list[tuple[str, Any]] = []
     if slo is not None:
-        numbers.append(("SLO", slo.get("expression", compact_json(slo)) if isinstance(slo, dict) else slo))
+        numbers.append(("SLO", slo.get("expression", readable(slo)) if isinstance(slo, dict) else slo))
     for key, label in (
         ("knee_rps", "knee (highest rate meeting the SLO), jobs/s"),
         ("first_failing_rps", "first failing rate, jobs/s"),
@@ -184,11 +200,7 @@ def capacity_facts(run: RunFolder) -> dict[str, Any]:
             numbers.append(
                 (
                     label,
-                    "—"
-                    if value is None
-                    else compact_json(value)
-                    if isinstance(value, (dict, list))
-                    else value,
+                    "—" if value is None else readable(value) if isinstance(value, (dict, list)) else value,
                 )
             )
     recommendation = data.get("recommendation")
