@@ -222,6 +222,9 @@ class Aggregator:
     schedule_end: float | None = None
     """Latest end of any process's schedule (epoch seconds)."""
 
+    latest: int | None = None
+    """The latest (epoch) second any delta brought: how far the merged counts reach."""
+
     def add(self, payload: dict[str, Any]) -> None:
         end = payload.get("schedule_end")
         if end is not None and (self.schedule_end is None or end > self.schedule_end):
@@ -236,6 +239,8 @@ class Aggregator:
             key = (int(row["s"]), str(row["op"]))
             self.counts.setdefault(key, Counter()).update(row["counts"])
             self.totals.setdefault(key[1], Counter()).update(row["counts"])
+            if self.latest is None or key[0] > self.latest:
+                self.latest = key[0]
             for metric, blob in row["hdr"].items():
                 self.hdr.setdefault((key[0], key[1], metric), []).append(blob)
         room = MAX_JOB_ROWS - len(self.jobs)

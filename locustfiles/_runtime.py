@@ -21,8 +21,9 @@ import gevent
 import psutil
 from locust import events
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_CLEANUP, STATE_STOPPING, MasterRunner, WorkerRunner
 
+from locustfiles import _live
 from locustfiles._health import HealthSampler
 from locustfiles._metrics import Aggregator, Recorder
 from locustfiles._plan import Plan, load_plan
@@ -71,6 +72,8 @@ class Runtime:
         self.peer_reach: dict[str, dict[str, Any]] = {}
         """The latest `Reachability.state()` each worker shipped (master only)."""
         self.interrupted_reason: str | None = None
+        self.stopped_at: float | None = None
+        """When a stop was asked for (the web UI's stop button): the run's end for its rates."""
 
     @property
     def node(self) -> str:
@@ -142,6 +145,8 @@ class Runtime:
         wait = claim.intended - now
         if wait > 0:
             gevent.sleep(wait)
+        if self.stopped_at is not None and claim.intended >= self.stopped_at:
+            return None  # the run was stopped while this slot waited: the send never came due
         actual = time.time()
         lag = actual - claim.intended
         if wait > 0 and lag > self.max_lag_s:
@@ -161,15 +166,27 @@ class Runtime:
         if payload.get("reach"):
             self.peer_reach[str(payload.get("node"))] = payload["reach"]
 
+    def _since_start(self, t: float) -> float:
+        starts = [s for s in (self.aggregator.started, self.started) if s is not None]
+        return t - min(starts) if starts else 0.0
+
+    def stop_requested(self, reason: str) -> None:
+        """Someone stopped the run (the web UI's stop button): keep what was measured, and say so.
+
+        Sends not yet claimed are dropped now, not counted as dropped until the results are written."""
+        if self.interrupted_reason is None:
+            self.stopped_at = time.time()
+            self.interrupted_reason = f"{reason} at t={self._since_start(self.stopped_at):.1f} s"
+            log.warning("podbench: %s; stopping the run and keeping its results", self.interrupted_reason)
+            self.abandon_schedules()
+
     def target_gone(self) -> bool:
         """Decide (once) that the target went away: every process has seen only connection errors."""
         if self.interrupted_reason is None:
             since = unreachable_since([self.reach.state(), *self.peer_reach.values()])
             if since is None:
                 return False
-            starts = [t for t in (self.aggregator.started, self.started) if t is not None]
-            start = min(starts) if starts else since
-            self.interrupted_reason = f"target unreachable since t={since - start:.1f} s"
+            self.interrupted_reason = f"target unreachable since t={self._since_start(since):.1f} s"
             log.warning("podbench: %s; stopping the run and keeping its results", self.interrupted_reason)
         return True
 
@@ -207,7 +224,7 @@ class Runtime:
         planned_end = time.time() + self.plan.duration_s
         give_up = planned_end + END_WAIT_S + self.plan.duration_s
         while time.time() < give_up:
-            if self.target_gone():
+            if self.interrupted_reason is not None or self.target_gone():
                 break
             if time.time() < planned_end:
                 gevent.sleep(0.2)
@@ -221,6 +238,7 @@ class Runtime:
                 break  # anything still unclaimed is past the drop bound: it is dropped, not pending
             gevent.sleep(0.2)
         runner = environment.runner
+        self._stop_settled(environment)  # the web UI's stop may still be stopping users
         if isinstance(runner, MasterRunner):
             self.collect_finals(environment)
         elif runner is not None:
@@ -229,6 +247,18 @@ class Runtime:
         gevent.sleep(LOCUST_CSV_REFRESH_S)
         if runner is not None:
             runner.quit()
+        if environment.web_ui is not None:
+            environment.web_ui.stop()  # type: ignore[no-untyped-call]  # --web: Locust ends with its UI
+
+    @staticmethod
+    def _stop_settled(environment: Environment) -> None:
+        """Wait (bounded) for a stop already under way: a second `stop()` meanwhile would fail."""
+        runner = environment.runner
+        give_up = time.time() + environment.stop_timeout + FINAL_WAIT_S
+        while (
+            runner is not None and runner.state in (STATE_CLEANUP, STATE_STOPPING) and time.time() < give_up
+        ):
+            gevent.sleep(0.1)
 
     def wait_in_flight(self) -> None:
         """A replayed trace ends when its last jobs do (bounded by the flows' job timeouts), so
@@ -288,7 +318,7 @@ class Runtime:
         self._written = True
         self.abandon_schedules()
         self.aggregator.add(self.payload(final=True))
-        ended = time.time()
+        ended = self.stopped_at or time.time()
         started = self.aggregator.started
         reason = self.interrupted_reason
         interrupted = reason is not None or started is None or ended - started < self.plan.duration_s - 0.5
@@ -312,6 +342,8 @@ RUNTIME = Runtime(load_plan())
 def _on_init(environment: Environment, **_: Any) -> None:
     RUNTIME.environment = environment
     RUNTIME._greenlets.append(gevent.spawn(RUNTIME.monitor))
+    if environment.web_ui is not None:
+        _live.attach(environment.web_ui, RUNTIME.plan, RUNTIME.aggregator, RUNTIME.stop_requested)
     if isinstance(environment.runner, MasterRunner):
         environment.runner.register_message(FINAL_MESSAGE, _on_final)
     if isinstance(environment.runner, WorkerRunner):
@@ -327,6 +359,13 @@ def _on_stop_request(environment: Environment, msg: Any, **_: Any) -> None:
 def _on_final(environment: Environment, msg: Any, **_: Any) -> None:
     RUNTIME.take(msg.data)
     RUNTIME.finals.add(str(msg.data.get("node")))
+
+
+@events.test_stopping.add_listener  # type: ignore[untyped-decorator]
+def _on_test_stopping(environment: Environment, **_: Any) -> None:
+    # Users are about to stop: a slot asleep until its next send must not send it afterwards.
+    if RUNTIME.stopped_at is None:
+        RUNTIME.stopped_at = time.time()
 
 
 @events.test_stop.add_listener  # type: ignore[untyped-decorator]

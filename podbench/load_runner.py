@@ -24,6 +24,7 @@ from typing import Any
 from contract import results
 
 PLAN_ENV = "PODBENCH_LOAD_PLAN"
+LOOPBACK = "127.0.0.1"
 USER_CLASSES = {
     "run": "RunUser",
     "runsync": "RunsyncUser",
@@ -52,19 +53,30 @@ def locustfiles_dir() -> Path:
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
 
 
 def locust_command(
-    plan: Mapping[str, Any], *, host: str, processes: int, csv_prefix: Path | None
+    plan: Mapping[str, Any],
+    *,
+    host: str,
+    processes: int,
+    csv_prefix: Path | None,
+    web_port: int | None = None,
 ) -> list[str]:
-    """The `locust` command line for a plan (headless, exactly `slots` users per flow)."""
+    """The `locust` command line for a plan (exactly `slots` users per flow): headless, or with
+    `web_port` Locust's web UI on 127.0.0.1 only, started at once (`--autostart`)."""
     folder = locustfiles_dir()
     users = sum(int(f["slots"]) for f in plan["flows"].values())
     classes = [USER_CLASSES[name] for name in plan["flows"]]
     cmd = [sys.executable, "-m", "locust", "-f", f"{folder / 'operations.py'},{folder / 'lifecycles.py'}"]
-    cmd += [*classes, "--headless", "-u", str(users), "-r", str(max(users * 5, 1))]
+    ui = (
+        ["--headless"]
+        if web_port is None
+        else ["--autostart", "--web-host", LOOPBACK, "--web-port", str(web_port)]
+    )
+    cmd += [*classes, *ui, "-u", str(users), "-r", str(max(users * 5, 1))]
     cmd += [
         "--stop-timeout",
         str(STOP_GRACE_S),
@@ -80,6 +92,7 @@ def locust_command(
     if processes > 1:
         port = str(free_port())  # never join another run's workers on Locust's default 5557
         cmd += ["--processes", str(processes), "--master-bind-port", port, "--master-port", port]
+        cmd += ["--master-bind-host", LOOPBACK]  # Locust binds every interface unless told
     return cmd
 
 

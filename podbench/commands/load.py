@@ -17,7 +17,7 @@ from podbench import __version__
 from podbench.embedded import embedded_emulator
 from podbench.errors import TargetUnreachable, UsageError
 from podbench.load_profile import load_profile, parse_duration, refuse_destructive
-from podbench.load_runner import PLAN_ENV, LocustRun, locust_command, mark_interrupted
+from podbench.load_runner import LOOPBACK, PLAN_ENV, LocustRun, free_port, locust_command, mark_interrupted
 from podbench.load_trace import apply_trace, read_replay_trace, write_replay_trace
 from podbench.target import Target, add_target_arguments, real_target_from_args
 from podbench.verify import load_plan_cost
@@ -59,6 +59,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=1.0,
         help="compress the trace's time by this factor (2 = twice as fast; job inputs unchanged)",
+    )
+    parser.add_argument(
+        "--web",
+        action="store_true",
+        help="serve Locust's web UI (charts, stats, podbench rates, stop button) on 127.0.0.1 during the run",
+    )
+    parser.add_argument(
+        "--web-port", type=int, help="port of the --web UI (default: a free port; the URL is printed)"
     )
     parser.add_argument(
         "--plan-only",
@@ -176,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         _announce_cost(plan, real)
     if args.plan_only and real is None:
         raise UsageError("--plan-only needs a real target (--target-url and --endpoint-id)")
+    web_port = _web_port(args)
     with ExitStack() as stack:
         if real is not None:
             target, env = real, dict(os.environ)
@@ -204,7 +213,18 @@ def run(args: argparse.Namespace) -> int:
         for note in bound["notes"]:
             print(f"profile {bound['profile']}: {note}", file=sys.stderr)
         env[PLAN_ENV] = str(plan_path)
-        cmd = locust_command(bound, host=target.base_url, processes=args.processes, csv_prefix=out / "locust")
+        cmd = locust_command(
+            bound,
+            host=target.base_url,
+            processes=args.processes,
+            csv_prefix=out / "locust",
+            web_port=web_port,
+        )
+        if web_port is not None:
+            print(
+                f"podbench load: live view (Locust web UI) at http://{LOOPBACK}:{web_port}/ while the run lasts",
+                flush=True,
+            )
         locust = LocustRun(cmd, env, out / "locust.log", progress_csv=out / "locust_stats_history.csv")
         code = locust.run(timeout_s=bound["duration_s"] + 120)
     if locust.interrupted or not (out / "summary.json").exists():
@@ -227,6 +247,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"podbench load: run stopped early, {reason}; partial results written", file=sys.stderr)
         return 1
     return 0
+
+
+def _web_port(args: argparse.Namespace) -> int | None:
+    """The live view's port: --web-port, else a free one; None without --web."""
+    if args.web_port is not None and not args.web:
+        raise UsageError("--web-port needs --web")
+    if not args.web:
+        return None
+    if args.plan_only:
+        raise UsageError(
+            "--web serves a local run's UI; with --plan-only start the master without --headless"
+        )
+    if args.web_port is None:
+        return free_port()
+    if not 1 <= args.web_port <= 65535:
+        raise UsageError("--web-port must be between 1 and 65535")
+    return int(args.web_port)
 
 
 def _stopped_early(out: Path) -> str | None:
