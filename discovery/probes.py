@@ -23,7 +23,9 @@ BEFORE_MARGIN_S = 0.05
 
 
 @dataclass(frozen=True)
-class ProbePlan:
+class ProbePace:
+    """How fast and how far the probes of one operation go (sized from its expected limit)."""
+
     fast_rate: float
     """Requests per second of bursts; the calibration proved the client can send this."""
     watch_rate: float
@@ -89,23 +91,23 @@ class RateProbe:
     retry_after: dict[str, Any] | None = None
 
 
-async def probe_rate(pacer: Pacer, op: Operation, plan: ProbePlan) -> RateProbe:
+async def probe_rate(pacer: Pacer, op: Operation, pace: ProbePace) -> RateProbe:
     result = RateProbe(op.name)
-    cold = await _cold(pacer, op, plan)
+    cold = await _cold(pacer, op, pace)
     result.samples += cold
     if not any(s.limited for s in cold):
-        result.notes.append(f"no 429 in a cold burst of {len(cold)} requests at {plan.fast_rate:g}/s")
+        result.notes.append(f"no 429 in a cold burst of {len(cold)} requests at {pace.fast_rate:g}/s")
         return result
-    result.samples += await _watch(pacer, op, plan, result.samples)
-    preliminary = classify(result.samples, plan.watch_interval_s)
+    result.samples += await _watch(pacer, op, pace, result.samples)
+    preliminary = classify(result.samples, pace.watch_interval_s)
     if preliminary.evidence.get("best_fit") in ("fixed_window", "sliding_window"):
-        result.samples += await _straddle(pacer, op, plan, result.samples)
-    exhaust, result.retry_after = await _retry_after(pacer, op, plan)
+        result.samples += await _straddle(pacer, op, pace, result.samples)
+    exhaust, result.retry_after = await _retry_after(pacer, op, pace)
     result.samples += exhaust
     return result
 
 
-async def _cold(pacer: Pacer, op: Operation, plan: ProbePlan) -> list[Sample]:
+async def _cold(pacer: Pacer, op: Operation, pace: ProbePace) -> list[Sample]:
     sent: list[Sample] = []
     tracker = Tracker(sent)
 
@@ -115,14 +117,14 @@ async def _cold(pacer: Pacer, op: Operation, plan: ProbePlan) -> list[Sample]:
         recent = max(10, math.ceil(0.02 * tracker.accepted))
         answered = [s for s in sent[: tracker.processed][-recent:] if s.accepted or s.limited]
         refused = sum(s.limited for s in answered)
-        return (len(answered) == recent and refused >= 0.6 * recent) or len(sent) >= plan.cold_cap
+        return (len(answered) == recent and refused >= 0.6 * recent) or len(sent) >= pace.cold_cap
 
     start = pacer.now()
-    deadline = start + plan.cold_cap / plan.fast_rate + 1.0
-    return await pacer.paced(op, "cold", paced_times(start, plan.fast_rate), stop, deadline, sent)
+    deadline = start + pace.cold_cap / pace.fast_rate + 1.0
+    return await pacer.paced(op, "cold", paced_times(start, pace.fast_rate), stop, deadline, sent)
 
 
-async def _watch(pacer: Pacer, op: Operation, plan: ProbePlan, before: list[Sample]) -> list[Sample]:
+async def _watch(pacer: Pacer, op: Operation, pace: ProbePace, before: list[Sample]) -> list[Sample]:
     sent: list[Sample] = []
     last_accept = next((s.t_send for s in reversed(before) if s.accepted), None)
     tracker = Tracker(sent, last_accept_t=last_accept)
@@ -132,9 +134,9 @@ async def _watch(pacer: Pacer, op: Operation, plan: ProbePlan, before: list[Samp
 
     def stop() -> bool:
         tracker.update()
-        if tracker.in_run or tracker.major_recoveries() < 2 or pacer.now() - start < plan.min_watch_s:
+        if tracker.in_run or tracker.major_recoveries() < 2 or pacer.now() - start < pace.min_watch_s:
             return False
-        if tracker.accepted >= plan.min_watch_accepts:
+        if tracker.accepted >= pace.min_watch_accepts:
             return True  # a bucket's rate: enough accepts over enough time for a steady slope
         # Windows hand out their budget in clusters and need only two recoveries; a bucket's
         # even single accepts need `min_watch_accepts` for its rate. (Checked every 50 ms.)
@@ -147,21 +149,21 @@ async def _watch(pacer: Pacer, op: Operation, plan: ProbePlan, before: list[Samp
         t = start
         while True:
             tracker.update()
-            rate = plan.fast_rate / 2 if tracker.in_run else plan.watch_rate
+            rate = pace.fast_rate / 2 if tracker.in_run else pace.watch_rate
             t = max(t + 1.0 / rate, pacer.now() - 1.0 / rate)
             yield t
 
-    return await pacer.paced(op, "watch", times(), stop, start + plan.watch_timeout_s, sent)
+    return await pacer.paced(op, "watch", times(), stop, start + pace.watch_timeout_s, sent)
 
 
-async def _straddle(pacer: Pacer, op: Operation, plan: ProbePlan, before: list[Sample]) -> list[Sample]:
-    candidates = estimate(usable(sorted(before, key=lambda s: s.t_send)), plan.watch_interval_s)
+async def _straddle(pacer: Pacer, op: Operation, pace: ProbePace, before: list[Sample]) -> list[Sample]:
+    candidates = estimate(usable(sorted(before, key=lambda s: s.t_send)), pace.watch_interval_s)
     fixed = candidates.get("fixed_window")
     if fixed is None:
         return []
     window = fixed.window_s
     longest = max(window, candidates["sliding_window"].window_s if "sliding_window" in candidates else 0.0)
-    half_s = min(0.3 * window, max(1.25 * fixed.limit / plan.fast_rate, 0.05 * window))
+    half_s = min(0.3 * window, max(1.25 * fixed.limit / pace.fast_rate, 0.05 * window))
     per_half = math.ceil(1.25 * fixed.limit) + 2
     earliest = pacer.now() + longest * 1.05 + half_s
     k = math.ceil((earliest - fixed.phase_s) / window)
@@ -184,7 +186,7 @@ def parse_retry_after(value: str | None) -> tuple[float, float] | None:
 
 
 async def _retry_after(
-    pacer: Pacer, op: Operation, plan: ProbePlan
+    pacer: Pacer, op: Operation, pace: ProbePace
 ) -> tuple[list[Sample], dict[str, Any] | None]:
     sent: list[Sample] = []
     tracker = Tracker(sent)
@@ -194,7 +196,7 @@ async def _retry_after(
         return tracker.update().refused_streak >= 3
 
     await pacer.paced(
-        op, "exhaust", paced_times(start, plan.fast_rate), stop, start + plan.watch_timeout_s, sent
+        op, "exhaust", paced_times(start, pace.fast_rate), stop, start + pace.watch_timeout_s, sent
     )
     last = next((s for s in reversed(sent) if s.limited), None)
     if last is None:

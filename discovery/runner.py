@@ -19,7 +19,7 @@ from discovery.analysis import classify, recovery_curve, sustained_rate
 from discovery.concurrency import Holder, probe_concurrency
 from discovery.operations import DOCUMENTED_WINDOW_S, Documented, Operation, operation
 from discovery.pacer import BudgetReached, Pacer, Sample, send_time_tracing
-from discovery.probes import ProbePlan, RateProbe, probe_rate
+from discovery.probes import ProbePace, RateProbe, probe_rate
 
 NEEDED_BURST_FACTOR = 3.0
 """A burst must reach this multiple of the expected mean rate N/W to measure N/W faithfully."""
@@ -52,9 +52,9 @@ class Settings:
 PROGRESS_EVERY_S = 5.0
 
 
-def plan_for(settings: Settings, op: Operation) -> ProbePlan:
+def pace_for(settings: Settings, op: Operation) -> ProbePace:
     hint = settings.hint(op)
-    return ProbePlan(
+    return ProbePace(
         fast_rate=settings.fast_rate,
         watch_rate=min(settings.watch_rate, settings.fast_rate / 4),
         cold_cap=max(200, 4 * hint.limit),
@@ -74,9 +74,9 @@ def planned_requests(settings: Settings) -> int:
     total = 0
     for name in settings.operations:
         op = operation(name)
-        hint, plan = settings.hint(op), plan_for(settings, op)
+        hint, pace = settings.hint(op), pace_for(settings, op)
         total += math.ceil(1.1 * hint.limit) + 20  # cold burst
-        total += math.ceil(plan.watch_rate * 2.2 * hint.window_s + 2 * hint.limit)  # watch
+        total += math.ceil(pace.watch_rate * 2.2 * hint.window_s + 2 * hint.limit)  # watch
         total += math.ceil(2.5 * hint.limit) + 10  # straddle, Retry-After
         if settings.measure_concurrency and op.hold and hint.concurrency:
             total += math.ceil(1.2 * hint.concurrency) + 2
@@ -153,7 +153,7 @@ class Discovery:
             self._current = (op, first)
             probe = RateProbe(name)
             try:
-                probe = await probe_rate(pacer, op, plan_for(settings, op))
+                probe = await probe_rate(pacer, op, pace_for(settings, op))
             except BudgetReached as exc:
                 self.interrupted = str(exc)
                 probe.samples = pacer.samples[first:]
@@ -218,9 +218,9 @@ async def _concurrency(
 
 
 def _operation_result(settings: Settings, op: Operation, probe: RateProbe, pacer: Pacer) -> dict[str, Any]:
-    plan = plan_for(settings, op)
+    pace = pace_for(settings, op)
     samples = sorted(probe.samples, key=lambda s: s.seq)
-    fit = classify(samples, plan.watch_interval_s)
+    fit = classify(samples, pace.watch_interval_s)
     retry = probe.retry_after or {"checked": False, "reason": "not reached"}
     evidence: dict[str, Any] = dict(fit.evidence)
     evidence.update(
@@ -230,8 +230,8 @@ def _operation_result(settings: Settings, op: Operation, probe: RateProbe, pacer
             "retry_after": retry,
             "headers_seen": _headers_seen(samples),
             "max_send_lag_ms": round(pacer.lag_ms(samples), 3),
-            "burst_rate_rps": plan.fast_rate,
-            "watch_rate_rps": plan.watch_rate,
+            "burst_rate_rps": pace.fast_rate,
+            "watch_rate_rps": pace.watch_rate,
             "requests": len(samples),
             "notes": probe.notes,
         }
@@ -240,9 +240,9 @@ def _operation_result(settings: Settings, op: Operation, probe: RateProbe, pacer
     if len(cold) > 10 and cold[-1].t_send > cold[0].t_send:
         achieved = (len(cold) - 1) / (cold[-1].t_send - cold[0].t_send)
         evidence["cold_burst_achieved_rps"] = round(achieved, 1)
-        if achieved < 0.7 * plan.fast_rate:
+        if achieved < 0.7 * pace.fast_rate:
             evidence["notes"].append(
-                f"the client sent the cold burst at {achieved:.0f}/s, not {plan.fast_rate:.0f}/s: "
+                f"the client sent the cold burst at {achieved:.0f}/s, not {pace.fast_rate:.0f}/s: "
                 "a busy machine; limits near that rate are uncertain"
             )
     if fit.algorithm == "token_bucket":
@@ -254,7 +254,7 @@ def _operation_result(settings: Settings, op: Operation, probe: RateProbe, pacer
         "window_s": fit.window_s,
         "burst": fit.burst,
         "rate_per_s": fit.rate_per_s,
-        "sustained_rps": sustained_rate(samples, plan.watch_interval_s),
+        "sustained_rps": sustained_rate(samples, pace.watch_interval_s),
         "concurrency": None,
         "algorithm": fit.algorithm,
         "retry_after_accurate": retry.get("accurate") if retry.get("checked") else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +238,15 @@ def refuse_destructive(plan: dict[str, Any], *, allowed: bool) -> None:
             f"profile {plan['profile']} has a {', '.join(flows)} flow, which empties the real target's queue "
             "(other users' jobs too); pass --allow-destructive, or set its rate to 0"
         )
+
+
+def load_plan_cost(plan: Mapping[str, Any]) -> tuple[int, float]:
+    """Planned sends (requests that start a flow; job flows poll on top) and the run's length."""
+    stages = plan.get("stages") or []
+    duration = float(plan.get("duration_s") or 0)
+    scaled_s = (
+        sum(float(s.get("duration_s", 0)) * float(s.get("scale", 1)) for s in stages) if stages else duration
+    )
+    flows = plan.get("flows") or {}
+    sends = sum(float(f.get("rate", 0)) * scaled_s for f in flows.values() if isinstance(f, Mapping))
+    return int(round(sends)), duration

@@ -35,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limits-operation", default="cancel", help="operation whose limit is measured")
 
 
-def plan(out: Path, duration: str, limits_operation: str) -> list[Step]:
+def demo_steps(out: Path, duration: str, limits_operation: str) -> list[Step]:
     dir_ = str(out)
     return [
         Step("conformance", ["conform", "--out", dir_], gate=True),
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out: Path = args.out or Path("results") / f"demo-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
-    steps = plan(out, args.duration, args.limits_operation)
+    steps = demo_steps(out, args.duration, args.limits_operation)
     started = time.monotonic()
     codes: dict[str, int] = {}
     for index, step in enumerate(steps, start=1):

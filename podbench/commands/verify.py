@@ -17,15 +17,14 @@ from pathlib import Path
 import requests
 
 from podbench.errors import TargetUnreachable, UsageError
-from podbench.load_profile import load_profile, parse_duration, refuse_destructive
+from podbench.load_profile import load_plan_cost, load_profile, parse_duration, refuse_destructive
 from podbench.target import Target, add_target_arguments, real_target_from_args
-from podbench.verify import (
+from podbench.verify_steps import (
     EXIT_USAGE,
     StepOutcome,
     VerifyRun,
     conformance_detail,
     conformance_verdict,
-    load_plan_cost,
     podbench_argv,
     run_step,
 )

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from podbench.cli import main
-from podbench.verify import StepOutcome, VerifyRun, conformance_verdict, load_plan_cost
+from podbench.load_profile import load_plan_cost
+from podbench.verify_steps import StepOutcome, VerifyRun, conformance_verdict
 
 PASSING = '[thresholds]\nrules = ["all.p95_ms <= 10000", "jobs.failed_share <= 0.5", "conformance.violations <= 0"]\n'
 FAILING = '[thresholds]\nrules = ["all.p95_ms <= 0.001"]\n'

@@ -1,4 +1,5 @@
-"""The steps of `podbench verify`, each a `python -m podbench ...` child, and one exit code for CI.
+"""The steps of `podbench verify` (commands/verify.py), each a `python -m podbench ...` child, and
+one exit code for CI.
 
 Each step runs as a subprocess (Locust gevent-patches whatever imports it; a child also keeps one
 step's crash from hiding the others' results). The embedded emulator is started by each step
@@ -116,18 +117,6 @@ def conformance_verdict(code: int, written: bool) -> str:
     if code == 1 or (code == 2 and written):
         return "fail"
     return "error"
-
-
-def load_plan_cost(plan: Mapping[str, Any]) -> tuple[int, float]:
-    """Planned sends (requests that start a flow; job flows poll on top) and the run's length."""
-    stages = plan.get("stages") or []
-    duration = float(plan.get("duration_s") or 0)
-    scaled_s = (
-        sum(float(s.get("duration_s", 0)) * float(s.get("scale", 1)) for s in stages) if stages else duration
-    )
-    flows = plan.get("flows") or {}
-    sends = sum(float(f.get("rate", 0)) * scaled_s for f in flows.values() if isinstance(f, Mapping))
-    return int(round(sends)), duration
 
 
 def _printable(argv: Sequence[str]) -> str:
