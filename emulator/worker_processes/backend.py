@@ -209,7 +209,9 @@ class ProcessBackend:
         take = Take(max(1, wanted), asyncio.get_running_loop().create_future())
         pw.take = take
         take.timer = pool.clock.call_later(TAKE_HOLD_S, take.answer)
-        if pw.worker.state in ("initializing", "unhealthy"):
+        if pw.refreshing:
+            pass  # the old process of a stopPod: held until it is gone, never served
+        elif pw.worker.state in ("initializing", "unhealthy"):
             pool.worker_ready(pw.worker)  # pumps
         else:
             pool.pump()

@@ -60,8 +60,8 @@ class ProcessWorker:
 
     def free_slots(self) -> int:
         take = self.take
-        if take is None or take.future.done():
-            return 0
+        if take is None or take.future.done() or self.refreshing:
+            return 0  # a process being replaced (stopPod) gets no more work
         return take.wanted - len(take.jobs)
 
     def current(self, job_id: str) -> Job | None:

@@ -63,12 +63,17 @@ def probe_worker(path: str, python: str | None, *, timeout_s: float = PROBE_TIME
     if not isinstance(result, dict) or (not result.get("error") and "handler" not in result):
         tail = err.decode(errors="replace").strip().splitlines()
         detail = tail[-1] if tail else f"the import probe exited with code {proc.returncode}"
-        raise ConfigError(f"worker {path}: {detail}")
+        raise ConfigError(f"worker {path}: {_one_line(detail)}")
     if result.get("error"):
-        raise ConfigError(f"worker {path}: {result['error']}")
+        raise ConfigError(f"worker {path}: {_one_line(str(result['error']))}")
     return WorkerInfo(
         path=path,
         runpod_version=str(result.get("runpod_version", "unknown")),
         handler=str(result.get("handler", "")),
         options=tuple(str(o) for o in result.get("options", ())),
     )
+
+
+def _one_line(message: str, limit: int = 500) -> str:
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -3,9 +3,11 @@ the test app never listens, so the backend launches nothing and the test plays t
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import pytest
 from emu_support import Api, settle
 
 from emulator.worker_processes.backend import ProcessBackend
@@ -106,6 +108,11 @@ async def test_stop_pod_sends_the_worker_back_to_initializing(make_api):
     await settle()
     assert (await api.status(job_id))["status"] == "COMPLETED"
     assert (await api.call("GET", "health"))["workers"]["initializing"] == 1
+    # the old process, until it is gone, may ask again: it is held, never served
+    queued = await api.run({})
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(worker.take(), timeout=0.3)
+    assert (await api.status(queued))["status"] == "IN_QUEUE"
 
 
 async def test_worker_routes_need_the_workers_token_and_a_worker_endpoint(make_api):
