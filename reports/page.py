@@ -181,6 +181,7 @@ def report_context(
         "thresholds": results,
         "rows": rows,
         "status_codes": sections.status_code_table(rows),
+        "flows": sections.flow_rows(run),
         "jobs": jobs,
         "charts": load_charts(run, ops, jobs) if run.has_load else [],
         "findings": findings(run, rows, jobs) if (run.has_load or run.limits is not None) else [],

@@ -238,3 +238,28 @@ def status_code_table(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         for r in known
     ]
     return {"codes": codes, "rows": table}
+
+
+def flow_rows(run: RunFolder) -> list[dict[str, Any]]:
+    """Each flow's scheduled sends against its own offered rate (summary.json `flows`); several
+    flows may send one operation (`run` and `run_poll` both send /run)."""
+    flows = (run.summary or {}).get("flows")
+    if not isinstance(flows, dict):
+        return []
+    rows = []
+    for name, flow in flows.items():
+        if not isinstance(flow, dict):
+            continue
+        offered, achieved = flow.get("offered_rps"), flow.get("achieved_rps")
+        numbers = isinstance(offered, (int, float)) and isinstance(achieved, (int, float))
+        rows.append(
+            {
+                "flow": str(name),
+                "op": str(flow.get("op", "")),
+                "offered_rps": offered,
+                "achieved_rps": achieved,
+                "ratio": achieved / offered if numbers and offered else None,
+                "requests": flow.get("requests"),
+            }
+        )
+    return rows

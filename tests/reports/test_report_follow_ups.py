@@ -61,6 +61,7 @@ def folder(tmp_path: Path) -> Path:
             "status_follow_up": {"achieved_rps": 12.0, "requests": 24, "failures": 0, "p99_ms": 8.0}
         },
         "total": {"offered_rps": 10.0, "achieved_rps": 10.0, "follow_up_rps": 12.0, "requests": 44},
+        "flows": {"status": {"op": "status", "offered_rps": 10.0, "achieved_rps": 9.9, "requests": 20}},
     }
     for name, row in [*summary["operations"].items(), *summary["follow_ups"].items()]:
         row["status_codes"] = codes[name]
@@ -91,3 +92,5 @@ def test_rules_name_follow_up_rows_and_the_report_labels_them(folder: Path) -> N
         parse_rule("all_follow_up.p99_ms <= 10")
     page = build_report(folder).path.read_text()
     assert "status follow-ups" in page
+    flows = page.split('<table id="flows">')[1].split("</table>")[0]
+    assert "<td>status</td>" in flows and "99.00%" in flows  # each flow's achieved/offered
