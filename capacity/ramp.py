@@ -10,7 +10,6 @@ from typing import Any
 
 from capacity.errors import BadSettings
 
-PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 SUBMIT_MODES = ("runsync", "run")
 ARRIVALS = ("poisson", "uniform")
 
@@ -68,20 +67,6 @@ _POSITIVE = (
     "poll_interval_s",
     "health_interval_s",
 )
-
-
-def resolve_profile(name_or_file: str) -> Path:
-    """A profile is a TOML file path or a name under profiles/ (capacity-step → profiles/capacity-step.toml)."""
-    path = Path(name_or_file)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise BadSettings(f"profile file {name_or_file!r} not found")
-        return path
-    named = PROFILES_DIR / f"{name_or_file}.toml"
-    if not named.is_file():
-        known = sorted(p.stem for p in PROFILES_DIR.glob("*.toml")) if PROFILES_DIR.is_dir() else []
-        raise BadSettings(f"unknown profile {name_or_file!r} (known: {', '.join(known) or 'none'})")
-    return named
 
 
 def load_ramp(path: Path, overrides: Mapping[str, Any] | None = None) -> Ramp:

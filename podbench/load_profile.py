@@ -56,8 +56,10 @@ def parse_duration(text: object, what: str = "duration") -> float:
 
 
 def resolve_profile(name_or_file: str) -> Path:
+    """A profile is a TOML file or a name under profiles/ (mixed → profiles/mixed.toml); for
+    `podbench load`, `verify` and `capacity` alike."""
     path = Path(name_or_file)
-    if path.suffix == ".toml" or "/" in name_or_file:
+    if path.suffix == ".toml" or "/" in name_or_file or path.is_file():
         if not path.is_file():
             raise UsageError(f"profile file not found: {name_or_file}")
         return path

@@ -14,12 +14,13 @@ import requests
 
 from capacity.errors import CapacityError
 from capacity.output import build_capacity, summarize_run, update_manifest, write_json
-from capacity.ramp import Ramp, load_ramp, resolve_profile
+from capacity.ramp import Ramp, load_ramp
 from capacity.runner import RunData, StepRunner
 from capacity.slo import Slo, parse_slo
 from podbench import __version__
 from podbench.embedded import embedded_emulator
 from podbench.errors import TargetUnreachable, UsageError
+from podbench.load_profile import resolve_profile
 from podbench.target import Target, add_target_arguments, real_target_from_args
 
 HELP = "find the highest job rate that meets a latency SLO, and the workers a target rate needs"

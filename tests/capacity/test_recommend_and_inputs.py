@@ -8,7 +8,7 @@ import pytest
 
 from capacity.errors import BadSettings, BadSlo
 from capacity.model import ServiceTime
-from capacity.ramp import Ramp, load_ramp, ramp_from_table, resolve_profile
+from capacity.ramp import Ramp, load_ramp, ramp_from_table
 from capacity.recommend import predicted_latency_ms, recommend
 from capacity.slo import Slo, parse_slo
 
@@ -70,7 +70,7 @@ def test_ramp_from_profile_file(tmp_path: Path) -> None:
         '[capacity]\nstart_rps = 5\nmax_rps = 20\nsubmit = "run"\ninput = {sleep = 0.05}\n'
         "[capacity.emulator]\nworkers_max = 2\n[load]\nother = 1\n"
     )
-    ramp = load_ramp(resolve_profile(str(path)), {"max_hold_s": 5.0})
+    ramp = load_ramp(path, {"max_hold_s": 5.0})
     assert (ramp.start_rps, ramp.max_rps, ramp.submit, ramp.max_hold_s) == (5.0, 20.0, "run", 5.0)
     assert ramp.input == {"sleep": 0.05}
     assert ramp.emulator == {"workers_max": 2}
@@ -92,9 +92,7 @@ def test_bad_ramp_is_refused(table: dict[str, object], message: str) -> None:
         ramp_from_table(table)
 
 
-def test_unknown_profile_and_bad_toml(tmp_path: Path) -> None:
-    with pytest.raises(BadSettings, match="unknown profile"):
-        resolve_profile("no-such-profile")
+def test_bad_toml(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[capacity\n")
     with pytest.raises(BadSettings, match="not valid TOML"):
