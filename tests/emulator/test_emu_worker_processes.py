@@ -42,6 +42,12 @@ workers_max = 1
 worker_timeout_s = 2
 
 [[endpoint]]
+id = "syncgen"
+worker = "{Path(__file__).with_name("byow_workers") / "sync_stream.py"}"
+workers_min = 1
+workers_max = 1
+
+[[endpoint]]
 id = "cold"
 worker = "{BEHAVIOURS}"
 workers_min = 0
@@ -63,7 +69,7 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
             60,
         )
         yield running
-        for endpoint in ("text", "stream", "behave", "cold"):
+        for endpoint in ("text", "stream", "behave", "syncgen", "cold"):
             pids |= {
                 w["pid"] for w in running.control(f"/endpoints/{endpoint}/workers")["workers"] if w["pid"]
             }
@@ -137,6 +143,13 @@ def test_stream_chunks_and_the_aggregate(emu):
     assert job.output(timeout=30) == chunks  # return_aggregate_stream
     failed = raw(emu, "POST", "stream/runsync", {"input": {"prompt": " "}})
     assert failed["status"] == "FAILED" and failed["error"] == "input.prompt must be a non-empty string"
+
+
+def test_a_sync_generator_streams_and_without_aggregate_outputs_an_empty_list(emu):
+    job = endpoint(emu, "syncgen").run({"words": ["x", "y", "z"]})
+    assert list(job.stream()) == ["x", "y", "z"]
+    final = wait_status(emu, "syncgen", job.job_id, {"COMPLETED"})
+    assert final["output"] == []
 
 
 def test_cancel_stops_just_that_job_through_job_stop(emu):

@@ -1,16 +1,17 @@
-"""A RunPod worker file for the emulator's worker-process tests: each input asks for one behaviour."""
+"""A RunPod worker file for the emulator's worker-process tests: each input asks for one behaviour.
+Its handler is a coroutine (the SDK awaits it); the examples cover sync and async-generator ones."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-import time
 from typing import Any
 
 import runpod
 
 
-def handler(job: dict[str, Any]) -> Any:
+async def handler(job: dict[str, Any]) -> Any:
     job_input = job["input"]
     action = job_input.get("action")
     if action == "raise":
@@ -22,7 +23,7 @@ def handler(job: dict[str, Any]) -> Any:
         sys.stderr.flush()
         os._exit(3)
     if action == "sleep":
-        time.sleep(float(job_input["seconds"]))
+        await asyncio.sleep(float(job_input["seconds"]))
     return {"pid": os.getpid(), "echo": job_input}
 
 
