@@ -28,11 +28,12 @@ from typing import Any
 
 import requests
 
+from contract.operations import LOAD_OPERATIONS
 from podbench.embedded import EmbeddedEmulator, embedded_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "load_accuracy"
-OPERATIONS = ("run", "runsync", "status", "stream", "cancel", "retry", "purge_queue", "health")
+OPERATIONS = LOAD_OPERATIONS
 INPUT = {"stream": '{ stream = ["x"] }', "retry": "{}", "cancel": "{ sleep = 30 }"}
 SATURATING_RATE = 20000.0
 USERS = 20

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 
 from capacity.slo import Slo
 from capacity.trend import Trend, classify
+from contract.states import FINAL_NAMES
 
 SETTLE_FRACTION = 0.25
 """Throughput is counted after the first quarter of a step (at most MAX_SETTLE_S): the pipeline fills first."""
 MAX_SETTLE_S = 1.0
-FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
+FINAL_STATUSES = FINAL_NAMES
 REFUSED_STATUSES = frozenset({"RATE_LIMITED", "HTTP_ERROR", "CLIENT_ERROR", "DROPPED", "NOT_SENT"})
 """Jobs the client saw refused or lost: DROPPED is a connection that closed before its answer."""
 

@@ -12,9 +12,10 @@ from jsonschema import Draft202012Validator
 
 from conformance.client import Reply
 from conformance.violations import Severity, Violation
+from contract.states import FINAL_NAMES
 
 SCHEMAS = Path(__file__).parent / "schemas"
-FINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
+FINAL = FINAL_NAMES
 # What polling may see next: states can be skipped between polls, never revisited
 # (a retry, FAILED|TIMED_OUT -> IN_QUEUE, is checked by its own test).
 NEXT = {

@@ -41,6 +41,9 @@ RETRYABLE: frozenset[JobStatus] = frozenset(s for s, moves in TRANSITIONS.items(
 STATUS_NAMES: tuple[str, ...] = tuple(s.value for s in JobStatus)
 FINAL_NAMES: frozenset[str] = frozenset(s.value for s in FINAL)
 """FINAL as plain strings, for code that reads the `status` field of a JSON reply."""
+RETRYABLE_NAMES: frozenset[str] = frozenset(s.value for s in RETRYABLE)
+FINAL_COUNT_KEYS: dict[str, str] = {s.value: s.value.lower() for s in JobStatus if s in FINAL}
+"""Each final state -> the key that counts it in result files (`COMPLETED` -> `completed`, ...)."""
 
 
 def is_final(status: str | None) -> bool:

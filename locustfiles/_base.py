@@ -17,12 +17,13 @@ from typing import Any, ClassVar
 import gevent
 from locust import FastHttpUser, constant, task
 
+from contract.states import FINAL_NAMES
 from locustfiles._auth import auth_headers, endpoint_id
 from locustfiles._one_send import send_once
 from locustfiles._plan import Flow
 from locustfiles._runtime import RUNTIME
 
-FINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
+FINAL = FINAL_NAMES
 LABELS = {
     "run": "/run",
     "runsync": "/runsync",

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
+from contract.states import FINAL_COUNT_KEYS
+
 LOWEST_US = 1
 HIGHEST_US = 3600 * 1_000_000
 DIGITS = 3
@@ -26,12 +28,7 @@ FOLLOW_UP = "_follow_up"
 """Suffix of the row that holds an operation's follow-up calls (`status_follow_up`): the polls and
 reads job scenarios make after their scheduled send, which no schedule asked for."""
 JOB_METRICS = ("delay_time", "execution_time", "end_to_end", "first_chunk", "chunk_gap")
-FINAL_STATES = {
-    "COMPLETED": "completed",
-    "FAILED": "failed",
-    "CANCELLED": "cancelled",
-    "TIMED_OUT": "timed_out",
-}
+FINAL_STATES = FINAL_COUNT_KEYS
 
 
 def follow_up(op: str) -> str:

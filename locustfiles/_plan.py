@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.operations import LOAD_OPERATIONS
+
 PLAN_ENV = "PODBENCH_LOAD_PLAN"
 
-OPERATIONS = ("run", "runsync", "status", "stream", "cancel", "retry", "purge_queue", "health")
-"""Operation names used in every result file (docs/results-format.md)."""
+OPERATIONS = LOAD_OPERATIONS
+"""The operations a profile can offer a rate of (names as in every result file)."""
 
 SCENARIOS = ("run_poll", "runsync_fallback", "stream_consumer")
 """Lifecycle flows: one token starts a whole job (submit, then poll or stream until final)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from contract.states import RETRYABLE_NAMES
 from locustfiles._base import FINAL, PodbenchUser, configure
 from locustfiles._runtime import RUNTIME
 
@@ -109,7 +110,7 @@ class RetryUser(_HeldJobUser):
         if job_id is None:
             return None
         final, _ = self.poll_until_final(job_id, setup=True)
-        return job_id if final is not None and final.get("status") in ("FAILED", "TIMED_OUT") else None
+        return job_id if final is not None and final.get("status") in RETRYABLE_NAMES else None
 
     def act(self, job_id: str, intended: float) -> None:
         reply = self.call("retry", "POST", f"/retry/{job_id}", intended=intended)

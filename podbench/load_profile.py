@@ -14,13 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from locustfiles._plan import FLOWS
 from podbench.errors import UsageError
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
-OPERATIONS = ("run", "runsync", "status", "stream", "cancel", "retry", "purge_queue", "health")
-SCENARIOS = ("run_poll", "runsync_fallback", "stream_consumer")
-FLOWS = OPERATIONS + SCENARIOS
-"""Must match locustfiles/_plan.py FLOWS (a test checks)."""
 
 TOP_KEYS = {"profile", "defaults", "stages", "flows", "emulator", "capacity", "pricing"}
 PROFILE_KEYS = {

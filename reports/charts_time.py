@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from contract.states import FINAL_NAMES
 from reports.chartkit import (
     MAX_POINTS,
     STATUS_COLORS,
@@ -357,7 +358,7 @@ def job_timeline_chart(jobs: pd.DataFrame) -> bytes:
             label=label,
             rasterized=True,
         )
-    failed = frame[frame["final_status"].astype(str).str.upper().isin(["FAILED", "TIMED_OUT", "CANCELLED"])]
+    failed = frame[frame["final_status"].astype(str).str.upper().isin(sorted(FINAL_NAMES - {"COMPLETED"}))]
     if len(failed):
         ends = failed["end_to_end_ms"]
         ax.scatter(

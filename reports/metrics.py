@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from contract.states import FINAL_COUNT_KEYS
 from reports.folder import RunFolder
 from reports.hdr import Distribution, distribution, distribution_from_values
 
@@ -185,12 +186,7 @@ def job_metrics(run: RunFolder) -> Row:
     elif run.jobs is not None and len(run.jobs):
         statuses = run.jobs["final_status"].astype(str).str.upper().value_counts()
         row["submitted"] = float(len(run.jobs))
-        for status, key in (
-            ("COMPLETED", "completed"),
-            ("FAILED", "failed"),
-            ("CANCELLED", "cancelled"),
-            ("TIMED_OUT", "timed_out"),
-        ):
+        for status, key in FINAL_COUNT_KEYS.items():
             row[key] = float(statuses.get(status, 0))
     _fill_job_percentiles(run, row)
     submitted = row.get("submitted")

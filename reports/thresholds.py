@@ -17,22 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from contract import operations
 from reports.errors import ReportInputError
 
-OPERATIONS = (
-    "run",
-    "runsync",
-    "status",
-    "status_sync",
-    "stream",
-    "cancel",
-    "retry",
-    "purge_queue",
-    "health",
-    "requests",
-    "openai",
-    "all",
-)
+OPERATIONS = (*operations.NAMES, "all")
 _LATENCY = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
 OPERATION_METRICS = frozenset(
     (

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from contract import operations
 from locustfiles import _plan
 from podbench import load_profile
 from podbench.cli import main
@@ -15,9 +16,9 @@ from podbench.load_runner import USER_CLASSES, locust_command
 PROFILES = ("smoke", "mixed", "capacity-step", "soak", "spike", "limit-edge")
 
 
-def test_the_cli_and_the_users_agree_on_the_flow_names() -> None:
-    assert load_profile.FLOWS == _plan.FLOWS
+def test_every_flow_has_a_user_class_and_every_operation_is_the_contracts() -> None:
     assert set(USER_CLASSES) == set(_plan.FLOWS)
+    assert set(_plan.OPERATIONS) <= set(operations.NAMES)
 
 
 @pytest.mark.parametrize("name", PROFILES)

@@ -87,6 +87,13 @@ def test_states_and_transitions() -> None:
     )
     assert states.FINAL_NAMES == {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
     assert states.RETRYABLE == {JobStatus.FAILED, JobStatus.TIMED_OUT}
+    assert states.RETRYABLE_NAMES == {"FAILED", "TIMED_OUT"}
+    assert list(states.FINAL_COUNT_KEYS.items()) == [
+        ("COMPLETED", "completed"),
+        ("FAILED", "failed"),
+        ("CANCELLED", "cancelled"),
+        ("TIMED_OUT", "timed_out"),
+    ]
     assert set(states.TRANSITIONS) == set(JobStatus)
     # a final state moves nowhere but back to the queue (retry)
     for final in states.FINAL:
