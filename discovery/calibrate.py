@@ -13,7 +13,7 @@ import asyncio
 import aiohttp
 
 from discovery.operations import Operation
-from discovery.pacer import Pacer, paced_times
+from discovery.pacer import Pacer, paced_times, send_each_request_once
 
 _ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 _PROBE = Operation("calibration", "GET", "health", None, False, None, None)
@@ -40,6 +40,7 @@ async def client_capacity(duration_s: float = 0.4, offered_rps: float = 20_000.0
     try:
         connector = aiohttp.TCPConnector(limit=256)
         async with aiohttp.ClientSession(connector=connector) as session:
+            send_each_request_once(session)
             pacer = Pacer(session, f"http://127.0.0.1:{port}", "calibration", {})
             start = pacer.now()
             sent = await pacer.paced(

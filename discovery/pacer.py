@@ -89,6 +89,15 @@ def send_time_tracing() -> aiohttp.TraceConfig:
     return config
 
 
+def send_each_request_once(session: aiohttp.ClientSession) -> None:
+    """Turn off aiohttp's silent resend of an idempotent request (a GET) whose connection closed
+    before the answer: the target would see two requests (two spent from its rate budget) where
+    the timeline shows one slow answer. A drop is recorded as what it is: status 0, no answer.
+    The switch is the one aiohttp's own test client turns off; a version without it never resends."""
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
+
+
 def paced_times(start: float, rate: float) -> Iterator[float]:
     """Intended send times from `start` at a steady `rate` (requests per second), forever."""
     interval = 1.0 / rate

@@ -18,7 +18,7 @@ import aiohttp
 from discovery.analysis import classify, recovery_curve, sustained_rate
 from discovery.concurrency import Holder, probe_concurrency
 from discovery.operations import DOCUMENTED_WINDOW_S, Documented, Operation, operation
-from discovery.pacer import BudgetReached, Pacer, Sample, send_time_tracing
+from discovery.pacer import BudgetReached, Pacer, Sample, send_each_request_once, send_time_tracing
 from discovery.probes import ProbePace, RateProbe, probe_rate
 
 NEEDED_BURST_FACTOR = 3.0
@@ -108,6 +108,7 @@ class Discovery:
         # placed where it really left; the pool only bounds the sockets.
         connector = aiohttp.TCPConnector(limit=POOL_SIZE)
         async with aiohttp.ClientSession(connector=connector, trace_configs=[send_time_tracing()]) as session:
+            send_each_request_once(session)
             pacer = Pacer(session, settings.base_url, settings.endpoint_id, headers, settings.max_requests)
             self._pacer = pacer
             holder = Holder(session, settings.base_url, settings.endpoint_id, headers)
