@@ -3,6 +3,11 @@
 A profile names its flows (operations and lifecycle scenarios) with rates in requests or jobs
 per second, the stages that scale those rates over time, payload sizes and the worker-contract
 input each flow sends. Every mistake is a `UsageError` naming the file and the key.
+
+This is the CLI reading its user's input, as it reads argv: `podbench load`, `verify` and
+`simulate` check a profile here and hand the load room the plan it reads (`plan.json`,
+locustfiles/_plan.py); `podbench capacity` resolves the profile's name here and hands the file
+to the capacity room, which reads its `[capacity]` table.
 """
 
 from __future__ import annotations
