@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-DOCUMENTED_WINDOW_S = 10.0
+from contract import limits, operations
+
+DOCUMENTED_WINDOW_S = limits.WINDOW_S
 PROBE_JOB_ID = "podbench-limits-probe-00000000"
 
 
 @dataclass(frozen=True)
 class Documented:
-    """One row of the source document's "Rate limits and quotas" table."""
+    """An expected limit: a row of the documentation's "Rate limits and quotas" table, or a hint."""
 
     limit: int
     window_s: float
@@ -32,7 +34,7 @@ class Operation:
     name: str
     method: str
     path: str
-    """Relative to {base_url}/{endpoint_id}/; `{job}` is replaced by a job id."""
+    """Relative to {base_url}/{endpoint_id}/; `{job_id}` is replaced by a job id."""
     body: dict[str, Any] | None
     destructive: bool
     documented: Documented | None
@@ -40,33 +42,45 @@ class Operation:
     """How to keep one request in flight: "runsync", "status_sync", "stream" or None."""
 
     def url(self, base_url: str, endpoint_id: str, job_id: str = PROBE_JOB_ID) -> str:
-        return f"{base_url}/{endpoint_id}/{self.path.format(job=job_id)}"
-
-
-def _doc(limit: int, concurrency: int | None) -> Documented:
-    return Documented(limit, DOCUMENTED_WINDOW_S, concurrency)
+        return f"{base_url}/{endpoint_id}/{self.path.replace(operations.JOB_ID, job_id)}"
 
 
 _ECHO = {"input": {"podbench": "limits probe"}}
 _CHAT = {"model": "podbench-echo", "messages": [{"role": "user", "content": "limits probe"}], "max_tokens": 1}
 
+# What a probe of each operation sends: (query, body, destructive, hold). Routes and documented
+# limits are the contract's; `?wait=1000` keeps a held call short.
+_PROBES: dict[str, tuple[str, dict[str, Any] | None, bool, str | None]] = {
+    "run": ("", _ECHO, True, None),
+    "runsync": ("?wait=1000", _ECHO, True, "runsync"),
+    "status": ("", None, False, "status_sync"),
+    "status_sync": ("?wait=1000", None, False, "status_sync"),
+    "stream": ("", None, False, "stream"),
+    "cancel": ("", None, False, None),
+    "retry": ("", None, False, None),
+    "purge_queue": ("", None, True, None),
+    "health": ("", None, False, None),
+    "requests": ("", None, False, None),
+    "openai": ("", _CHAT, True, None),
+}
+
+
+def _documented(name: str) -> Documented | None:
+    row = limits.documented(name)
+    return None if row is None else Documented(row.rate, row.window_s, row.concurrency)
+
+
 OPERATIONS: dict[str, Operation] = {
-    op.name: op
-    for op in (
-        Operation("run", "POST", "run", _ECHO, True, _doc(1000, 200), None),
-        Operation("runsync", "POST", "runsync?wait=1000", _ECHO, True, _doc(2000, 400), "runsync"),
-        Operation("status", "GET", "status/{job}", None, False, _doc(2000, 400), "status_sync"),
-        Operation(
-            "status_sync", "GET", "status-sync/{job}?wait=1000", None, False, _doc(2000, 400), "status_sync"
-        ),
-        Operation("stream", "GET", "stream/{job}", None, False, _doc(2000, 400), "stream"),
-        Operation("cancel", "POST", "cancel/{job}", None, False, _doc(100, 20), None),
-        Operation("retry", "POST", "retry/{job}", None, False, None, None),
-        Operation("purge_queue", "POST", "purge-queue", None, True, _doc(2, None), None),
-        Operation("health", "GET", "health", None, False, None, None),
-        Operation("requests", "GET", "requests", None, False, _doc(10, 2), None),
-        Operation("openai", "POST", "openai/v1/chat/completions", _CHAT, True, _doc(2000, 400), None),
+    op.name: Operation(
+        op.name,
+        op.method,
+        op.path + _PROBES[op.name][0],
+        _PROBES[op.name][1],
+        _PROBES[op.name][2],
+        _documented(op.name),
+        _PROBES[op.name][3],
     )
+    for op in operations.ALL
 }
 
 
