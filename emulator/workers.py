@@ -27,14 +27,48 @@ WORKER_LOST_ERROR = "worker stopped reporting"
 WORKER_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
-class SimWorker:
-    __slots__ = ("id", "jobs", "state", "timer")
+WORKER_STATES = ("initializing", "idle", "running", "unhealthy")
+Census = dict[str, int]
 
-    def __init__(self, worker_id: str, state: str) -> None:
+
+def new_census() -> Census:
+    """How many of a pool's workers are in each state, kept as states change."""
+    return dict.fromkeys(WORKER_STATES, 0)
+
+
+class SimWorker:
+    """One worker of a pool. Its state is counted in the pool's census on every change, so
+    `/health` and the dynamic rate limit (asked on every admitted request) read counts in O(1)
+    instead of walking the workers; whoever sets `state` (the pool or a backend) keeps it true."""
+
+    __slots__ = ("_census", "_state", "id", "jobs", "timer")
+
+    def __init__(self, worker_id: str, state: str, census: Census) -> None:
         self.id = worker_id
-        self.state = state  # initializing | idle | running | unhealthy
         self.jobs: set[Job] = set()
         self.timer: Timer | None = None
+        self._census: Census | None = census
+        census[state] += 1
+        self._state = state
+
+    @property
+    def state(self) -> str:
+        """initializing | idle | running | unhealthy"""
+        return self._state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        census = self._census
+        if census is not None:
+            census[state] += 1  # first: an unknown state raises before anything is counted
+            census[self._state] -= 1
+        self._state = state
+
+    def leave_census(self) -> None:
+        """Removed from its pool: no longer counted (a backend may still set its state after)."""
+        if self._census is not None:
+            self._census[self._state] -= 1
+            self._census = None
 
     def set_timer(self, timer: Timer | None) -> None:
         if self.timer is not None:
@@ -72,6 +106,7 @@ class Pool:
         self.dice = dice
         self.rng = random.Random(f"{seed}:{jobs.config.id}:workers")
         self.workers: list[SimWorker] = []
+        self.census = new_census()  # == the states of `workers`, counted (tests recount it)
         self.backend_factory = backend_factory
         self.backend = backend_factory(self)
         self._pumping = False
@@ -136,19 +171,24 @@ class Pool:
         self.pump()
 
     def health(self) -> dict[str, int]:
-        counts = {"idle": 0, "initializing": 0, "ready": 0, "running": 0, "throttled": 0, "unhealthy": 0}
-        for worker in self.workers:
-            counts[worker.state] += 1
-        counts["ready"] = counts["idle"]  # observed: ready == idle in every captured body
-        return counts
+        c = self.census
+        return {
+            "idle": c["idle"],
+            "initializing": c["initializing"],
+            "ready": c["idle"],  # observed: ready == idle in every captured body
+            "running": c["running"],
+            "throttled": 0,
+            "unhealthy": c["unhealthy"],
+        }
 
     def running_workers(self) -> int:
-        return sum(1 for w in self.workers if w.state == "running")
+        return self.census["running"]
 
     def clear(self, *, refill: bool = True) -> None:
         """Forget every worker (their backends retire them); `refill` starts `workers_min` anew."""
         for worker in self.workers:
             worker.set_timer(None)
+            worker.leave_census()
             self.backend.retire(worker)
         for timer in self._stop_timers.values():
             timer.cancel()
@@ -163,7 +203,7 @@ class Pool:
 
     def _add_initial_workers(self) -> None:
         for _ in range(self.jobs.config.workers_min):
-            worker = SimWorker(self._new_id(), "initializing")
+            worker = SimWorker(self._new_id(), "initializing", self.census)
             self.workers.append(worker)
             if self.backend.launch(worker, initial=True):
                 worker.state = "idle"
@@ -179,7 +219,7 @@ class Pool:
     def _scale(self) -> bool:
         """Start workers the scaler asks for; True if one of them is ready at once."""
         config = self.jobs.config
-        live = sum(1 for w in self.workers if w.state != "unhealthy")
+        live = len(self.workers) - self.census["unhealthy"]
         want = config.workers_min
         normal = self.jobs.queued_normal
         if normal:
@@ -219,7 +259,7 @@ class Pool:
         self.pump()
 
     def _cold_start(self) -> bool:
-        worker = SimWorker(self._new_id(), "initializing")
+        worker = SimWorker(self._new_id(), "initializing", self.census)
         self.workers.append(worker)
         if self.backend.launch(worker, initial=False):
             worker.state = "idle"
@@ -250,6 +290,7 @@ class Pool:
         worker.set_timer(None)
         if worker in self.workers:
             self.workers.remove(worker)
+            worker.leave_census()
             self.backend.retire(worker)
 
     def restart(self, worker: SimWorker, *, state: str, after_s: float) -> None:
