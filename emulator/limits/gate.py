@@ -53,11 +53,12 @@ class _Budget:
         self.rejected: dict[str, int] = {"rate": 0, "concurrency": 0, "queue": 0}
         self.in_flight: InFlight | None = None
         self.rate: RateAlgorithm | None = None
+        self.spec = spec
         self.apply(spec)
 
     def apply(self, spec: BudgetSpec) -> None:
         """Take a new spec, keeping what is in flight and what was accepted where it still applies."""
-        old = getattr(self, "spec", None)
+        kept = self.rate if self.rate is not None and self.spec.algorithm == spec.algorithm else None
         self.spec = spec
         self.base_rate = spec.rate
         self.allowance = spec.per_worker_allowance
@@ -69,10 +70,10 @@ class _Budget:
             self.in_flight.limit = spec.concurrency
         if spec.rate is None:
             self.rate = None
-        elif isinstance(self.rate, TokenBucket) and old is not None and old.algorithm == spec.algorithm:
-            self.rate.resize(spec.rate, spec.window_s, spec.burst)
-        elif self.rate is not None and old is not None and old.algorithm == spec.algorithm:
-            self.rate.resize(spec.rate, spec.window_s)
+        elif isinstance(kept, TokenBucket):
+            kept.resize(spec.rate, spec.window_s, spec.burst)
+        elif kept is not None:
+            kept.resize(spec.rate, spec.window_s)
         else:
             self.rate = make_algorithm(spec.algorithm, spec.rate, spec.window_s, spec.burst)
 
