@@ -347,7 +347,8 @@ def job_timeline_chart(jobs: pd.DataFrame) -> bytes:
         values = frame[column]
         is_zero = values.notna() & (values <= 0)
         if is_zero.any():
-            zeros.append(f"{int(is_zero.sum()):,} jobs with 0 ms {label}")
+            count = int(is_zero.sum())
+            zeros.append(f"{count:,} job{'s' if count != 1 else ''} with 0 ms {label}")
         ax.scatter(
             frame["submitted_t"],
             values.where(~is_zero, floor),
