@@ -7,8 +7,8 @@ come from the merged per-second counters, so they trail the run by the drain int
 2 s; 3 s with workers). Locust's documented hooks are used: `extended_tabs`/`extended_tables`
 template args and an `extended_stats` entry added to `/stats/requests`.
 
-The stop button ends the whole run: the runtime is told first (`stop_requested`), then Locust
-stops the users, and the result folder is written as for any run cut short.
+The stop button ends the whole run: the runtime is told (`stop_requested`) and stops it as it
+stops any run, and the result folder is written as for any run cut short.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request
+from flask import Response, jsonify, request
 
 from locustfiles._metrics import Aggregator, follow_up, is_follow_up
 from locustfiles._plan import OPERATIONS, Plan
@@ -82,9 +82,14 @@ def attach(web_ui: Any, plan: Plan, agg: Aggregator, stop_requested: Callable[[s
     app = web_ui.app
 
     @app.before_request  # type: ignore[untyped-decorator]
-    def _stop_button() -> None:
+    def _stop_button() -> Response | None:
+        # Answered here, not by Locust's own /stop: that one tells workers "stop", which
+        # unregisters them, so they would never get the "quit" that ends their processes.
+        # The runtime ends the run its usual way (workers stop and ship their last counts).
         if request.method == "POST" and request.path.rstrip("/").endswith("/stop"):
             stop_requested("stop button pressed in the web UI")
+            return jsonify({"success": True, "message": "Test stopped; podbench is writing the results"})
+        return None
 
     @app.after_request  # type: ignore[untyped-decorator]
     def _with_podbench_rows(response: Response) -> Response:

@@ -21,7 +21,7 @@ import gevent
 import psutil
 from locust import events
 from locust.env import Environment
-from locust.runners import STATE_CLEANUP, STATE_STOPPING, MasterRunner, WorkerRunner
+from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, MasterRunner, WorkerRunner
 
 from locustfiles import _live
 from locustfiles._health import HealthSampler
@@ -179,6 +179,9 @@ class Runtime:
             self.interrupted_reason = f"{reason} at t={self._since_start(self.stopped_at):.1f} s"
             log.warning("podbench: %s; stopping the run and keeping its results", self.interrupted_reason)
             self.abandon_schedules()
+            runner = self.environment.runner if self.environment else None
+            if isinstance(runner, MasterRunner):
+                runner.send_message(STOP_MESSAGE)  # workers stop sending now; end_run collects them
 
     def target_gone(self) -> bool:
         """Decide (once) that the target went away: every process has seen only connection errors."""
@@ -352,8 +355,11 @@ def _on_init(environment: Environment, **_: Any) -> None:
 
 def _on_stop_request(environment: Environment, msg: Any, **_: Any) -> None:
     # Not Locust's "stop": that one unregisters the worker, so its later "quit" would never come.
-    if environment.runner is not None:
-        environment.runner.stop()
+    # A second request while the first still stops the users (the stop button, then the end of
+    # the run) is ignored: two stops at once trip over each other's half-stopped users.
+    runner = environment.runner
+    if runner is not None and runner.state not in (STATE_CLEANUP, STATE_STOPPING, STATE_STOPPED):
+        runner.stop()
 
 
 def _on_final(environment: Environment, msg: Any, **_: Any) -> None:

@@ -124,12 +124,17 @@ def test_the_ui_answers_on_loopback_during_the_run_and_is_gone_after_it(
         assert (tmp_path / "web" / name).stat().st_size > 0, name
 
 
-def test_the_stop_button_ends_the_run_and_keeps_its_results(tmp_path: Path, runs: list[LoadRun]) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_the_stop_button_ends_the_run_and_keeps_its_results(
+    tmp_path: Path, runs: list[LoadRun], processes: str
+) -> None:
     out = tmp_path / "stopped"
-    run = LoadRun(out, "--duration", "60s", "--web")
+    run = LoadRun(out, "--duration", "60s", "--web", "--processes", processes)
     runs.append(run)
     url = run.wait_for(URL).group(1)
     podbench_rows(url)
+    children = psutil.Process(run.proc.pid).children(recursive=True)  # emulator, locust (+ workers)
+    assert len(children) >= 1 + int(processes)
     stopped = time.monotonic()
     assert requests.post(url + "stop", timeout=30).json()["success"] is True
     assert run.finish() == 1, run.output[-2000:]  # cut short, like any run that stopped early
@@ -144,6 +149,8 @@ def test_the_stop_button_ends_the_run_and_keeps_its_results(tmp_path: Path, runs
         if flow["offered_rps"] * summary["duration_s"] >= 10:
             assert flow["achieved_rps"] <= flow["offered_rps"] * 1.1 + 0.2, (name, flow)
     assert json.loads((out / "manifest.json").read_text())["interrupted"] is True
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]  # every locust worker process ended too
 
 
 def _listening(pid: int) -> list[str]:
