@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import gevent
 from locust import FastHttpUser, constant, task
 
+from contract.operations import JOB_ID, LOAD_OPERATIONS, operation
 from contract.states import FINAL_NAMES
 from locustfiles._auth import auth_headers, endpoint_id
 from locustfiles._one_send import send_once
@@ -24,16 +25,8 @@ from locustfiles._plan import Flow
 from locustfiles._runtime import RUNTIME
 
 FINAL = FINAL_NAMES
-LABELS = {
-    "run": "/run",
-    "runsync": "/runsync",
-    "status": "/status/[id]",
-    "stream": "/stream/[id]",
-    "cancel": "/cancel/[id]",
-    "retry": "/retry/[id]",
-    "purge_queue": "/purge-queue",
-    "health": "/health",
-}
+LABELS = {name: "/" + operation(name).path.replace(JOB_ID, "[id]") for name in LOAD_OPERATIONS}
+"""Each operation's name in Locust's own statistics (`/status/[id]`)."""
 IDLE_SLEEP_S = 0.25
 
 

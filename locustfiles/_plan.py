@@ -26,6 +26,12 @@ SCENARIOS = ("run_poll", "runsync_fallback", "stream_consumer")
 
 FLOWS = OPERATIONS + SCENARIOS
 
+
+def user_class(flow: str) -> str:
+    """The name of the Locust user class that runs `flow` (`purge_queue` -> `PurgeQueueUser`)."""
+    return "".join(part.capitalize() for part in flow.split("_")) + "User"
+
+
 SUBMIT_OP = {"run_poll": "run", "runsync_fallback": "runsync", "stream_consumer": "run"}
 """Which operation a scenario's scheduled send is (its offered rate counts there)."""
 

@@ -22,22 +22,9 @@ from types import FrameType
 from typing import Any
 
 from contract import results
+from locustfiles._plan import user_class
 
-PLAN_ENV = "PODBENCH_LOAD_PLAN"
 LOOPBACK = "127.0.0.1"
-USER_CLASSES = {
-    "run": "RunUser",
-    "runsync": "RunsyncUser",
-    "status": "StatusUser",
-    "stream": "StreamUser",
-    "cancel": "CancelUser",
-    "retry": "RetryUser",
-    "purge_queue": "PurgeQueueUser",
-    "health": "HealthUser",
-    "run_poll": "RunPollUser",
-    "runsync_fallback": "RunsyncFallbackUser",
-    "stream_consumer": "StreamConsumerUser",
-}
 STOP_GRACE_S = 2
 PROGRESS_EVERY_S = 5.0
 """Seconds users get to finish their current send when the run ends (the users end the run
@@ -69,7 +56,7 @@ def locust_command(
     `web_port` Locust's web UI on 127.0.0.1 only, started at once (`--autostart`)."""
     folder = locustfiles_dir()
     users = sum(int(f["slots"]) for f in plan["flows"].values())
-    classes = [USER_CLASSES[name] for name in plan["flows"]]
+    classes = [user_class(name) for name in plan["flows"]]
     cmd = [sys.executable, "-m", "locust", "-f", f"{folder / 'operations.py'},{folder / 'lifecycles.py'}"]
     ui = (
         ["--headless"]

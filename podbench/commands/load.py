@@ -13,11 +13,12 @@ from typing import Any
 import requests
 
 from contract.results import machine, utc_iso, versions
+from locustfiles._plan import PLAN_ENV
 from podbench import __version__
 from podbench.embedded import embedded_emulator
 from podbench.errors import TargetUnreachable, UsageError
 from podbench.load_profile import load_plan_cost, load_profile, parse_duration, refuse_destructive
-from podbench.load_runner import LOOPBACK, PLAN_ENV, LocustRun, free_port, locust_command, mark_interrupted
+from podbench.load_runner import LOOPBACK, LocustRun, free_port, locust_command, mark_interrupted
 from podbench.load_trace import apply_trace, read_replay_trace, write_replay_trace
 from podbench.target import Target, add_target_arguments, real_target_from_args
 
