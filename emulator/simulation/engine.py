@@ -11,7 +11,7 @@ the client model turns that into the end-to-end time a polling client would have
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ Arrival = tuple[float, Any, str]
 """(seconds from the start, the job's input or None, the flow: run_poll | runsync_fallback)."""
 DRAIN_STEP_S = 1.0
 TIMELINE_ROWS = 2000
+PROGRESS_EVERY = 8192
+"""Arrivals between two calls of the `progress` hook (its simulated time)."""
 
 
 @dataclass
@@ -95,6 +97,7 @@ def simulate(
     duration_s: float,
     seed: int = 0,
     round_s: float = 1.0,
+    progress: Callable[[float], None] | None = None,
 ) -> Outcome:
     """Run the arrivals (sorted by time) against `config`; `inputs` gives each flow's input for
     arrivals that carry none; `duration_s` is the trace's length (the timeline's span)."""
@@ -115,6 +118,8 @@ def simulate(
         if t > now:
             clock.advance(t - now)
         outcome.jobs += 1
+        if progress is not None and outcome.jobs % PROGRESS_EVERY == 0:
+            progress(t)
         try:
             job = submit(inputs.get(flow) if job_input is None else job_input, source=SOURCE_OF_FLOW[flow])
         except RateLimited:

@@ -10,16 +10,20 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.clock import MonotonicClock
 from emulator.config import EndpointConfig
 from emulator.simulation.client import ClientModel
 from emulator.simulation.engine import Arrival, Outcome, simulate
 from emulator.simulation.ledger import TIMELINE_COLUMNS
 
 PERCENTILES = (50.0, 95.0, 99.0)
+SAY_EVERY_S = 10.0
+"""A long run says how far it got at least this often (wall-clock seconds)."""
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,9 @@ def percentile_ms(values: list[float], percentiles: Sequence[float]) -> dict[str
     return out
 
 
-def run_one(config: EndpointConfig, play: Play) -> SettingRun:
+def run_one(
+    config: EndpointConfig, play: Play, progress: Callable[[float], None] | None = None
+) -> SettingRun:
     started = os.times()
     outcome = simulate(
         config,
@@ -69,6 +75,7 @@ def run_one(config: EndpointConfig, play: Play) -> SettingRun:
         duration_s=play.duration_s,
         seed=play.seed,
         round_s=play.round_up_s,
+        progress=progress,
     )
     e2e = percentile_ms(outcome.end_to_end_s, play.percentiles)
     delay = percentile_ms(outcome.delay_s, play.percentiles)
@@ -91,17 +98,50 @@ def _run_in_child(config: EndpointConfig) -> SettingRun:
     return run_one(config, _PLAY)
 
 
+class _Pacer:
+    """Calls `say` at most every SAY_EVERY_S seconds of real time (the simulation's own clock is
+    the manual one; this paces messages to a person)."""
+
+    def __init__(self, say: Say | None) -> None:
+        self.say = say
+        self.clock = MonotonicClock()
+        self.next_at = self.clock.now() + SAY_EVERY_S
+
+    def __call__(self, text: Callable[[], str]) -> None:
+        if self.say is not None and self.clock.now() >= self.next_at:
+            self.next_at = self.clock.now() + SAY_EVERY_S
+            self.say(text())
+
+
 def run_all(
-    configs: Sequence[EndpointConfig], play: Play, *, processes: int | None = None
+    configs: Sequence[EndpointConfig], play: Play, *, processes: int | None = None, say: Say | None = None
 ) -> list[SettingRun]:
-    """All settings, in order; in parallel on every core (or `processes`) when there are several."""
+    """All settings, in order; in parallel on every core (or `processes`) when there are several.
+    `say` hears how far a long run got, at least every SAY_EVERY_S seconds."""
     workers = min(len(configs), processes or os.cpu_count() or 1)
+    pace = _Pacer(say)
+    total = len(configs)
     if workers <= 1:
-        return [run_one(c, play) for c in configs]
+        runs = []
+        for i, config in enumerate(configs):
+
+            def progress(t: float, i: int = i) -> None:
+                pace(
+                    lambda: (
+                        f"setting {i + 1} of {total}: {t:,.0f} of {play.duration_s:,.0f} simulated seconds"
+                    )
+                )
+
+            runs.append(run_one(config, play, progress))
+        return runs
     # fork shares the arrivals with the children without pickling them (spawn pickles them once each)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with multiprocessing.get_context(method).Pool(workers, initializer=_init, initargs=(play,)) as pool:
-        return pool.map(_run_in_child, configs, chunksize=1)
+        pending = [pool.apply_async(_run_in_child, (c,)) for c in configs]
+        while not all(p.ready() for p in pending):
+            next(p for p in pending if not p.ready()).wait(1.0)
+            pace(lambda: f"{sum(p.ready() for p in pending)} of {total} settings done on {workers} processes")
+        return [p.get() for p in pending]
 
 
 __all__ = ["PERCENTILES", "TIMELINE_COLUMNS", "Play", "SettingRun", "percentile_ms", "run_all", "run_one"]

@@ -139,12 +139,16 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     started = time.monotonic()
-    runs = run_all(prepared.settings, prepared.play, processes=processes)
+    runs = run_all(prepared.settings, prepared.play, processes=processes, say=_progress)
     wall = time.monotonic() - started
     document = build_document(prepared, runs, wall_s=wall, processes=processes)
     _write(args.out, document, prepared.profile)
     _say(document, args.out)
     return 0
+
+
+def _progress(text: str) -> None:
+    print(f"podbench simulate: still running: {text}", file=sys.stderr, flush=True)
 
 
 def build_document(prepared: Prepared, runs: list[Any], *, wall_s: float, processes: int) -> dict[str, Any]:
