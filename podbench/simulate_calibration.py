@@ -101,11 +101,12 @@ def read_calibration(folder: Path, plan: dict[str, Any]) -> Calibration:
     cold = None
     health_csv = folder / "health.csv"
     if health_csv.is_file():
-        timeline = [
-            (t, int(i))
-            for t, i in ((_number(r.get("t")), _number(r.get("initializing"))) for r in _rows(health_csv))
-            if t is not None and i is not None
-        ]
+        timeline = []
+        for row in _rows(health_csv):
+            values = [_number(row.get(k)) for k in ("t", "initializing", "idle", "running")]
+            if all(v is not None for v in values):
+                t, initializing, idle, running = (float(v or 0) for v in values)
+                timeline.append((t, int(initializing), int(initializing + idle + running)))
         cold = cold_start_s(timeline)
     if cold is None:
         notes.append("no worker seen starting in health.csv: cold_start_s from the profile")

@@ -36,19 +36,24 @@ def fit_execution(seconds: Sequence[float]) -> dict[str, Any] | None:
     }
 
 
-def cold_start_s(rows: Sequence[tuple[float, int]]) -> float | None:
-    """Mean cold start from a `(t, initializing)` timeline: initializing worker-seconds divided by
-    the workers that started (each rise of the count). None when no worker was seen starting."""
-    starts = 0
+def cold_start_s(rows: Sequence[tuple[float, int, int]]) -> float | None:
+    """Mean cold start from a `(t, initializing, live workers)` timeline: initializing
+    worker-seconds divided by the workers that started. A start shows as a rise of the live count
+    (a worker becoming ready while the next one starts leaves `initializing` flat) or of
+    `initializing` (a start hidden by an idle-out in the same interval); the larger count is
+    taken. None when no worker was seen starting."""
     seconds = 0.0
-    previous = 0
-    for i, (t, initializing) in enumerate(rows):
-        if initializing > previous:
-            starts += initializing - previous
+    rises_init = rises_live = 0
+    previous_init = previous_live = None
+    for i, (t, initializing, live) in enumerate(rows):
+        if previous_init is not None and previous_live is not None:
+            rises_init += max(0, initializing - previous_init)
+            rises_live += max(0, live - previous_live)
         if i + 1 < len(rows):
             seconds += initializing * (rows[i + 1][0] - t)
-        previous = initializing
-    return round(seconds / starts, 3) if starts else None
+        previous_init, previous_live = initializing, live
+    starts = max(rises_init, rises_live)
+    return round(seconds / starts, 3) if starts and seconds > 0 else None
 
 
 def request_s(jobs: Sequence[tuple[float, int]], policy: PollPolicy) -> float | None:

@@ -132,6 +132,17 @@ def _patch_emulator(admin_url: str, endpoint_id: str, admin_key: str, patch: dic
         raise TargetUnreachable(f"cannot configure the embedded emulator: {exc}") from None
     if resp.status_code != 200:
         raise UsageError(f"the profile's [emulator] table was refused: {resp.text.strip()[:200]}")
+    # A PATCH keeps the workers the emulator started with (they idle out later): a reset before
+    # any traffic starts the run with exactly the profile's workers_min, warm, and no others, as
+    # an endpoint with these settings would be (and as `podbench simulate` starts).
+    try:
+        resp = requests.post(
+            f"{admin_url}/reset", headers={"Authorization": f"Bearer {admin_key}"}, timeout=10
+        )
+    except requests.RequestException as exc:
+        raise TargetUnreachable(f"cannot reset the embedded emulator: {exc}") from None
+    if resp.status_code != 200:
+        raise TargetUnreachable(f"the embedded emulator refused a reset: {resp.text.strip()[:200]}")
 
 
 def _print_distributed(plan_path: Path, bound: dict[str, Any], processes: int) -> None:

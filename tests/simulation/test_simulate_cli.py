@@ -172,7 +172,8 @@ def _load_folder(folder: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    health = "t,initializing\n0,0\n1,1\n2,1\n3,0\n4,0\n"
+    # one worker starts at 1 s, a second at 3 s as the first becomes ready: two 2 s cold starts
+    health = "t,initializing,idle,running\n0,0,0,0\n1,1,0,0\n2,1,0,0\n3,1,0,1\n4,1,0,1\n5,0,1,1\n6,0,1,1\n"
     (folder / "health.csv").write_text(health)
     plan = {
         "flows": {
@@ -215,7 +216,7 @@ def test_extract_then_calibrate(tmp_path: Path, profile: Path) -> None:
     doc = json.loads((out / "simulation.json").read_text())
     cal = doc["calibration"]
     assert cal["execution_time"]["mean_s"] == pytest.approx(1.0)
-    assert cal["cold_start_s"] == pytest.approx(2.0)  # one worker initializing for two 1 s samples
+    assert cal["cold_start_s"] == pytest.approx(2.0)  # 4 initializing worker-seconds, 2 starts
     # 1420 ms end to end after sleeps of 0.2 + 0.4 + 0.8 s: 20 ms over 4 requests (submit, 3 polls)
     assert cal["request_ms"] == pytest.approx(5.0)
     assert doc["settings"][0]["endpoint"]["cold_start_s"] == pytest.approx(2.0)
