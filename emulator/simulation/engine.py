@@ -18,7 +18,7 @@ from typing import Any
 from emulator.clock import ManualClock
 from emulator.config import EndpointConfig
 from emulator.errors import RateLimited
-from emulator.models import FINAL, Job
+from emulator.models import FINAL, Job, JobStatus
 from emulator.runtime import Endpoint
 from emulator.simulation.client import SOURCE_OF_FLOW, ClientModel, Follower
 from emulator.simulation.ledger import Ledger, Totals
@@ -77,7 +77,7 @@ class _Recorder:
             if seen is None:
                 outcome.unfinished += 1
                 return
-            if job.status.value == "COMPLETED":
+            if job.status is JobStatus.COMPLETED:
                 outcome.completed += 1
             else:
                 outcome.failed += 1
