@@ -192,6 +192,7 @@ def capacity_facts(run: RunFolder) -> dict[str, Any]:
         ("max_sustainable_rps", "max sustainable throughput, jobs/s"),
         ("saturated", "ramp saturated the endpoint"),
         ("target_rps", "workers recommended for, jobs/s"),
+        ("slo_met_at_target", "SLO met at that rate (else podbench capacity exits 1)"),
         ("recommended_workers_min", "recommended workers, min"),
         ("recommended_workers_max", "recommended workers, max"),
     ):
