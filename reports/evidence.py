@@ -69,7 +69,8 @@ def plain(value: Any) -> str:
     return str(value)
 
 
-def _algorithm(name: Any) -> str:
+def algorithm_name(name: Any) -> str:
+    """`sliding_window` as a reader says it: sliding window."""
     return ALGORITHMS.get(str(name), str(name).replace("_", " "))
 
 
@@ -79,10 +80,10 @@ def _fit_sentence(evidence: dict[str, Any]) -> str | None:
     if best is None or not isinstance(mismatches, dict):
         return None
     answers = _num(evidence.get("answers_fitted"))
-    others = ", ".join(f"{_algorithm(k)} {plain(v)}" for k, v in mismatches.items() if k != best)
+    others = ", ".join(f"{algorithm_name(k)} {plain(v)}" for k, v in mismatches.items() if k != best)
     of = f" of {answers:,.0f} answers" if answers is not None else ""
     return (
-        f"Best fit: {_algorithm(best)}, {plain(mismatches.get(best))} misplaced accepts{of}"
+        f"Best fit: {algorithm_name(best)}, {plain(mismatches.get(best))} misplaced accepts{of}"
         + (f" (other models: {others})" if others else "")
         + "."
     )
@@ -167,7 +168,7 @@ def candidate_rows(evidence: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(fitted, dict):
             rows.append(
                 {
-                    "algorithm": _algorithm(name),
+                    "algorithm": algorithm_name(name),
                     "best": name == evidence.get("best_fit"),
                     "mismatches": (mismatches or {}).get(name),
                     **{k: fitted.get(k) for k in ("limit", "window_s", "burst", "rate_per_s", "phase_s")},

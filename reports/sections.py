@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reports.evidence import evidence_view, plain
+from reports.evidence import algorithm_name, evidence_view, plain
 from reports.folder import RunFolder
 from reports.metrics import run_duration_s
 from reports.redact import redact_mapping, redact_text
@@ -157,7 +157,7 @@ def limit_rows(run: RunFolder) -> list[dict[str, Any]]:
                 "burst": data.get("burst"),
                 "sustained_rps": data.get("sustained_rps"),
                 "concurrency": data.get("concurrency"),
-                "algorithm": data.get("algorithm", "unknown"),
+                "algorithm": algorithm_name(data.get("algorithm", "unknown")),
                 "documented": documented,
                 "verdict": verdict,
                 "retry_after_accurate": data.get("retry_after_accurate"),
