@@ -12,11 +12,19 @@ from typing import Any
 
 import requests
 
-from capacity.errors import CapacityError
-from capacity.output import build_capacity, summarize_run, update_manifest, write_json
-from capacity.ramp import Ramp, load_ramp
-from capacity.runner import RunData, StepRunner
-from capacity.slo import Slo, parse_slo
+from capacity import (
+    CapacityError,
+    Ramp,
+    RunData,
+    Slo,
+    StepRunner,
+    build_capacity,
+    load_ramp,
+    parse_slo,
+    summarize_run,
+    update_manifest,
+    write_json,
+)
 from podbench import __version__
 from podbench.embedded import embedded_emulator
 from podbench.errors import TargetUnreachable, UsageError
