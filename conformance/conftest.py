@@ -8,7 +8,6 @@ import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
@@ -30,6 +29,9 @@ from conformance.profile import Profile
 from conformance.receiver import Receiver
 from conformance.timekeeper import Timekeeper
 from conformance.violations import HarnessError, Recording
+from contract import env
+from contract.emulator_process import ADMIN_KEY_ENV, API_KEY_ENV
+from contract.target import MissingApiKey, Target
 
 __all__ = [
     "pytest_addoption",
@@ -40,55 +42,57 @@ __all__ = [
     "pytest_sessionfinish",
     "pytest_terminal_summary",
 ]
-ADMIN_KEY_ENV = "PODBENCH_EMULATOR_ADMIN_KEY"
 MIB = 2**20
 
 
 @dataclass(frozen=True)
-class Target:
-    base_url: str
-    endpoint_id: str
+class TargetAccess:
+    """The target (`contract.target.Target`) with what the suite needs to talk to it: the keys,
+    read once, and the profile of what it is expected to do."""
+
+    target: Target
     api_key: str
-    api_key_env: str
-    admin_url: str | None
     admin_key: str | None
-    embedded: bool
     profile: Profile
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "base_url": self.base_url,
-            "endpoint_id": self.endpoint_id,
-            "api_key": f"<from ${self.api_key_env}, redacted>",
-            "embedded_emulator": self.embedded,
-        }
+    @property
+    def base_url(self) -> str:
+        return self.target.base_url
+
+    @property
+    def endpoint_id(self) -> str:
+        return self.target.endpoint_id
+
+    @property
+    def admin_url(self) -> str | None:
+        return self.target.admin_url
+
+    @property
+    def embedded(self) -> bool:
+        return self.target.embedded
+
+    def describe(self) -> dict[str, object]:
+        return self.target.describe()
 
 
 @pytest.fixture(scope="session")
-def target(pytestconfig: pytest.Config) -> Iterator[Target]:
+def target(pytestconfig: pytest.Config) -> Iterator[TargetAccess]:
     given_profile = pytestconfig.stash.get(PROFILE_KEY, None)  # checked in pytest_configure
-    url = pytestconfig.getoption("--target-url") or os.environ.get("RUNPOD_ENDPOINT_BASE_URL")
+    url = pytestconfig.getoption("--target-url") or os.environ.get(env.ENDPOINT_BASE_URL)
     run = pytestconfig.stash[RUN_KEY]
     if url:
         key_env = pytestconfig.getoption("--api-key-env")
-        endpoint_id = pytestconfig.getoption("--endpoint-id") or os.environ.get("RUNPOD_ENDPOINT_ID")
-        key = os.environ.get(key_env, "")
+        endpoint_id = pytestconfig.getoption("--endpoint-id") or os.environ.get(env.ENDPOINT_ID)
         if not endpoint_id:
-            raise HarnessError("a target URL needs --endpoint-id (or $RUNPOD_ENDPOINT_ID)")
-        if not key:
-            raise HarnessError(f"no API key: set the environment variable {key_env}")
+            raise HarnessError(f"a target URL needs --endpoint-id (or ${env.ENDPOINT_ID})")
         control_url = pytestconfig.getoption("--control-url")
+        real = Target(url.rstrip("/"), endpoint_id, key_env, embedded=False, admin_url=control_url)
+        try:
+            key = real.api_key()
+        except MissingApiKey as exc:
+            raise HarnessError(str(exc)) from None
         profile = given_profile if given_profile is not None else Profile()
-        found = Target(
-            url.rstrip("/"),
-            endpoint_id,
-            key,
-            key_env,
-            control_url,
-            os.environ.get(ADMIN_KEY_ENV) if control_url else None,
-            False,
-            profile,
-        )
+        found = TargetAccess(real, key, os.environ.get(ADMIN_KEY_ENV) if control_url else None, profile)
         run.target = found.describe()
         run.profile = dataclasses.asdict(profile)
         yield found
@@ -105,16 +109,10 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
                 runsync_body=(20 * MIB, 20 * MIB),
             )
         )
-        found = Target(
-            emulator.base_url,
-            emulator.endpoint_id,
-            emulator.api_key,
-            "PODBENCH_EMULATOR_API_KEY",
-            emulator.admin_url,
-            emulator.admin_key,
-            True,
-            profile,
+        booted = Target(
+            emulator.base_url, emulator.endpoint_id, API_KEY_ENV, embedded=True, admin_url=emulator.admin_url
         )
+        found = TargetAccess(booted, emulator.api_key, emulator.admin_key, profile)
         run.target = found.describe()
         run.profile = dataclasses.asdict(profile)
         yield found
@@ -128,14 +126,14 @@ def journal(pytestconfig: pytest.Config) -> Journal:
 
 
 @pytest.fixture(scope="session")
-def api(target: Target, journal: Journal) -> Iterator[ApiClient]:
+def api(target: TargetAccess, journal: Journal) -> Iterator[ApiClient]:
     client = ApiClient(target.base_url, target.endpoint_id, target.api_key, journal)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="session")
-def control_client(target: Target, journal: Journal) -> Iterator[ControlClient | None]:
+def control_client(target: TargetAccess, journal: Journal) -> Iterator[ControlClient | None]:
     if not target.admin_url:
         yield None
         return
@@ -172,7 +170,7 @@ def _slow_needs_a_manual_clock(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def profile(target: Target) -> Profile:
+def profile(target: TargetAccess) -> Profile:
     return target.profile
 
 
@@ -195,7 +193,9 @@ def record() -> Recording:
 
 
 @pytest.fixture(scope="session")
-def receiver_session(pytestconfig: pytest.Config, target: Target) -> Iterator[tuple[Receiver, str] | None]:
+def receiver_session(
+    pytestconfig: pytest.Config, target: TargetAccess
+) -> Iterator[tuple[Receiver, str] | None]:
     public = pytestconfig.getoption("--webhook-receiver-url")
     if not target.embedded and not target.admin_url and not public:
         yield None

@@ -19,6 +19,7 @@ from conformance.interrupts import count_ctrl_c_once
 from conformance.outcomes import ConformanceRun, TestResult, classify
 from conformance.profile import Profile
 from conformance.violations import HarnessError, Violation
+from contract import env
 
 RUN_KEY = pytest.StashKey[ConformanceRun]()
 PROFILE_KEY = pytest.StashKey[Profile]()
@@ -43,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--endpoint-id", help="endpoint id (or $RUNPOD_ENDPOINT_ID)")
     group.addoption(
         "--api-key-env",
-        default="RUNPOD_API_KEY",
+        default=env.API_KEY,
         metavar="VAR",
         help="environment variable holding the API key (never a key on the command line)",
     )
@@ -87,9 +88,9 @@ def pytest_configure(config: pytest.Config) -> None:
     ):
         config.addinivalue_line("markers", line)
     config.stash[RUN_KEY] = ConformanceRun(
-        real_target=bool(config.getoption("--target-url") or os.environ.get("RUNPOD_ENDPOINT_BASE_URL")),
+        real_target=bool(config.getoption("--target-url") or os.environ.get(env.ENDPOINT_BASE_URL)),
         has_control=bool(config.getoption("--control-url"))
-        or not (config.getoption("--target-url") or os.environ.get("RUNPOD_ENDPOINT_BASE_URL")),
+        or not (config.getoption("--target-url") or os.environ.get(env.ENDPOINT_BASE_URL)),
     )
     count_ctrl_c_once(config)
     profile_path = config.getoption("--target-profile")

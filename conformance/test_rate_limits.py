@@ -12,7 +12,7 @@ import requests
 
 from conformance import checks
 from conformance.client import ApiClient, ControlClient, Journal, Reply
-from conformance.conftest import Target
+from conformance.conftest import TargetAccess
 from conformance.jobs import Jobs
 from conformance.plugin import verifies
 from conformance.profile import Profile
@@ -42,7 +42,7 @@ PROBE_HOLD_MS = 1_000
 
 
 @pytest.fixture
-def probe_api(target: Target, journal: Journal) -> Iterator[ApiClient]:
+def probe_api(target: TargetAccess, journal: Journal) -> Iterator[ApiClient]:
     """A client of its own with a connection per flood thread (the suite's client keeps ten)."""
     client = ApiClient(target.base_url, target.endpoint_id, target.api_key, journal)
     adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE)

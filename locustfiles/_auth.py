@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
+from contract import env
 from locustfiles._plan import Plan
 
-ENDPOINT_ID_ENV = "RUNPOD_ENDPOINT_ID"
+ENDPOINT_ID_ENV = env.ENDPOINT_ID
 
 
 def endpoint_id(plan: Plan) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract import env
 from contract.operations import LOAD_OPERATIONS
 
 PLAN_ENV = "PODBENCH_LOAD_PLAN"
@@ -77,7 +78,7 @@ class Plan:
     stages: tuple[Stage, ...]
     base_url: str = ""
     endpoint_id: str = ""
-    api_key_env: str = "RUNPOD_API_KEY"
+    api_key_env: str = env.API_KEY
     target: dict[str, Any] = field(default_factory=dict)
     out_dir: str = ""
     arrival: str = "uniform"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, NoReturn
 
+from contract.target import MissingApiKey
 from podbench import __version__
 from podbench.errors import CliError
 
@@ -95,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"podbench {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except MissingApiKey as exc:  # bad usage: the named variable holds no key
+        print(f"podbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"podbench {args.command}: interrupted", file=sys.stderr)
         return 130

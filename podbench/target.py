@@ -1,4 +1,4 @@
-"""Which endpoint a command talks to, and how its key reaches the child processes.
+"""The command-line side of a target (`contract.target.Target`): its flags and environment.
 
 The key is read from the environment only (never argv) and handed to children through their
 environment, under the variable named by `api_key_env`. It never appears in `describe()`.
@@ -7,43 +7,17 @@ environment, under the variable named by `api_key_env`. It never appears in `des
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from contract import env
+from contract.target import MissingApiKey, Target
 from podbench.errors import UsageError
 
-DEFAULT_KEY_ENV = "RUNPOD_API_KEY"
-BASE_URL_ENV = "RUNPOD_ENDPOINT_BASE_URL"
-ENDPOINT_ID_ENV = "RUNPOD_ENDPOINT_ID"
-
-
-@dataclass(frozen=True)
-class Target:
-    base_url: str
-    """Ends in /v2 for RunPod; operations live at {base_url}/{endpoint_id}/{op}."""
-    endpoint_id: str
-    api_key_env: str
-    embedded: bool
-    admin_url: str | None = None
-    """The embedded emulator's control API root (…/_emulator); None for real targets."""
-
-    def api_key(self, environ: Mapping[str, str] | None = None) -> str:
-        env = os.environ if environ is None else environ
-        key = env.get(self.api_key_env, "")
-        if not key:
-            raise UsageError(f"no API key: set the environment variable {self.api_key_env}")
-        return key
-
-    def describe(self) -> dict[str, object]:
-        """What results files may say about the target: no key, only where it came from."""
-        return {
-            "base_url": self.base_url,
-            "endpoint_id": self.endpoint_id,
-            "api_key": f"<from ${self.api_key_env}, redacted>",
-            "embedded_emulator": self.embedded,
-        }
+DEFAULT_KEY_ENV = env.API_KEY
+BASE_URL_ENV = env.ENDPOINT_BASE_URL
+ENDPOINT_ID_ENV = env.ENDPOINT_ID
+__all__ = ["DEFAULT_KEY_ENV", "MissingApiKey", "Target", "add_target_arguments", "real_target_from_args"]
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,5 +54,8 @@ def real_target_from_args(args: argparse.Namespace, environ: Mapping[str, str]) 
     if not endpoint_id:
         raise UsageError(f"a real target needs --endpoint-id (or ${ENDPOINT_ID_ENV})")
     target = Target(validate_base_url(url), endpoint_id, args.api_key_env, embedded=False)
-    target.api_key(environ)
+    try:
+        target.api_key(environ)
+    except MissingApiKey as exc:
+        raise UsageError(str(exc)) from None
     return target

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contract import env
 from contract.results import machine, update_manifest, utc_iso, versions
 from discovery import (
     OPERATIONS,
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         raise UsageError("--watch-rate and --burst-rate must be positive")
     hints = _hints(args.expect)
-    real = bool(args.target_url or os.environ.get("RUNPOD_ENDPOINT_BASE_URL"))
+    real = bool(args.target_url or os.environ.get(env.ENDPOINT_BASE_URL))
     ops = _check_operations(args.operation, real, args.allow_destructive)
     capacity = asyncio.run(client_capacity())
     burst_rate = args.burst_rate or min(MAX_BURST_RATE, 0.5 * capacity)
