@@ -27,6 +27,7 @@ from locustfiles._runtime import RUNTIME
 FINAL = FINAL_NAMES
 LABELS = {name: "/" + operation(name).path.replace(JOB_ID, "[id]") for name in LOAD_OPERATIONS}
 """Each operation's name in Locust's own statistics (`/status/[id]`)."""
+LABELS["openai"] = "/openai/v1/..."
 IDLE_SLEEP_S = 0.25
 
 

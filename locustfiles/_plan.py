@@ -25,7 +25,10 @@ OPERATIONS = LOAD_OPERATIONS
 SCENARIOS = ("run_poll", "runsync_fallback", "stream_consumer")
 """Lifecycle flows: one token starts a whole job (submit, then poll or stream until final)."""
 
-FLOWS = OPERATIONS + SCENARIOS
+LLM_FLOWS = ("openai_chat_stream", "openai_chat", "openai_completions", "run_stream_tokens")
+"""Language-model requests measured in tokens (TTFT, ITL, TPOT): `locustfiles/llm.py`."""
+
+FLOWS = OPERATIONS + SCENARIOS + LLM_FLOWS
 
 
 def user_class(flow: str) -> str:
@@ -33,7 +36,18 @@ def user_class(flow: str) -> str:
     return "".join(part.capitalize() for part in flow.split("_")) + "User"
 
 
-SUBMIT_OP = {"run_poll": "run", "runsync_fallback": "runsync", "stream_consumer": "run"}
+REQUEST_ROWS = (*OPERATIONS, "openai")
+"""Operations a result file may have a request row for: the flows' own, and the OpenAI route LLM flows call."""
+
+SUBMIT_OP = {
+    "run_poll": "run",
+    "runsync_fallback": "runsync",
+    "stream_consumer": "run",
+    "openai_chat_stream": "openai",
+    "openai_chat": "openai",
+    "openai_completions": "openai",
+    "run_stream_tokens": "run",
+}
 """Which operation a scenario's scheduled send is (its offered rate counts there)."""
 
 
@@ -63,6 +77,11 @@ class Flow:
     poll_factor: float = 1.5
     job_timeout_s: float = 60.0
     runsync_wait_ms: int | None = None
+    concurrency: int | None = None
+    """A fixed number of requests in flight (closed model) instead of a rate; `slots` equals it."""
+    llm: dict[str, Any] | None = None
+    """LLM flows: `max_tokens`, `prompt_tokens` (a number or a distribution table), `prompts`
+    (texts to sample), `model`, `stream` (openai_completions)."""
 
     @property
     def submit_op(self) -> str:
@@ -89,6 +108,10 @@ class Plan:
     notes: tuple[str, ...] = ()
     trace: dict[str, Any] | None = None
     """A replayed trace: `file` (its times already divided by `speed`), `speed`, `source`."""
+    burstiness: float = 1.0
+    """With `arrival = "gamma"`: the shape of the gaps (1 is Poisson; lower is burstier)."""
+    llm_slo: dict[str, float] = field(default_factory=dict)
+    """Goodput thresholds of LLM requests: `ttft_ms`, `tpot_ms`, `e2e_ms` (each optional)."""
 
     def scale_at(self, t: float) -> float:
         """The stage multiplier in force `t` seconds after the schedule started."""

@@ -28,7 +28,7 @@ from locustfiles._health import HealthSampler
 from locustfiles._metrics import Aggregator, Recorder
 from locustfiles._plan import Plan, load_plan
 from locustfiles._reach import Reachability, unreachable_since
-from locustfiles._schedule import Claim, OpenSchedule
+from locustfiles._schedule import Claim, ClosedSchedule, OpenSchedule
 from locustfiles._trace import TraceSchedule, trace_schedules
 from locustfiles._writers import ResultWriter
 
@@ -50,7 +50,7 @@ class Runtime:
         self.aggregator = Aggregator()
         self.environment: Environment | None = None
         self.started: float | None = None
-        self.schedules: dict[str, OpenSchedule | TraceSchedule] = {}
+        self.schedules: dict[str, OpenSchedule | TraceSchedule | ClosedSchedule] = {}
         self._trace: dict[str, TraceSchedule] | None = None
         self.in_flight = 0
         """Scheduled sends whose job (or call) is still being followed, in this process."""
@@ -87,7 +87,7 @@ class Runtime:
             return runner.target_user_classes_count.get(user_class, 0) / max(slots, 1)
         return 1.0
 
-    def schedule(self, flow: str, user_class: str) -> OpenSchedule | TraceSchedule:
+    def schedule(self, flow: str, user_class: str) -> OpenSchedule | TraceSchedule | ClosedSchedule:
         sched = self.schedules.get(flow)
         if sched is None:
             now = time.time()  # each flow starts at its first claim, after its users' setup
@@ -97,6 +97,11 @@ class Runtime:
                 self._cpu_at_start = _cpu_seconds()
             if self.plan.trace is not None:
                 return self._trace_schedule(flow, now)
+            if self.plan.flows[flow].concurrency:
+                closed = ClosedSchedule(now, self.plan.duration_s)
+                self.schedules[flow] = closed
+                self._flow_ops[flow] = self.plan.flows[flow].submit_op
+                return closed
             share = self._share(user_class, self.plan.flows[flow].slots)
             runner = self.environment.runner if self.environment else None
             index = getattr(runner, "worker_index", 0)
@@ -105,7 +110,8 @@ class Runtime:
                 self.plan.segments(flow, share),
                 now,
                 drop_s=self.plan.drop_ms / 1000.0,
-                poisson=self.plan.arrival == "poisson",
+                poisson=self.plan.arrival in ("poisson", "gamma"),
+                burstiness=self.plan.burstiness if self.plan.arrival == "gamma" else 1.0,
                 rng=rng,
                 phase=rng.random() if isinstance(runner, WorkerRunner) else 0.0,
             )

@@ -42,12 +42,16 @@ class OpenSchedule:
         poisson: bool = False,
         rng: random.Random | None = None,
         phase: float = 0.0,
+        burstiness: float = 1.0,
     ) -> None:
         """`phase` in [0, 1) shifts every uniform send by that fraction of a gap, so that several
-        processes sharing one flow do not all send at their start."""
+        processes sharing one flow do not all send at their start. With `poisson`, `burstiness` is
+        the shape of gamma-distributed gaps of mean 1 in the count's time (1: Poisson; below 1:
+        bursts and lulls; above 1: steadier), as vLLM's serving benchmark draws its arrivals."""
         self.start = start
         self.drop_s = drop_s
         self.poisson = poisson
+        self.burstiness = burstiness
         self._rng = rng or random.Random(0)
         self._segments = [(start + a, start + b, r) for a, b, r in segments if b > a and r >= 0]
         self.end = self._segments[-1][1] if self._segments else start
@@ -58,7 +62,7 @@ class OpenSchedule:
         """Expected sends over the whole schedule."""
         self._phase = phase
         self._k = 0
-        self._u = self._rng.expovariate(1.0) if poisson else phase
+        self._u = self._gap() if poisson else phase
         self.next_send = self._time_of(self._u)
         """Absolute time of the next unclaimed send (inf when none is left)."""
         self.claimed = 0
@@ -81,9 +85,14 @@ class OpenSchedule:
                 return self._cumulative[i] + max(0.0, t - a) * rate
         return self.total
 
+    def _gap(self) -> float:
+        if self.burstiness == 1.0:
+            return self._rng.expovariate(1.0)
+        return self._rng.gammavariate(self.burstiness, 1.0 / self.burstiness)
+
     def _advance(self) -> None:
         if self.poisson:
-            self._u += self._rng.expovariate(1.0)
+            self._u += self._gap()
         else:
             self._k += 1
             self._u = self._k + self._phase
@@ -128,3 +137,25 @@ class OpenSchedule:
         self.dropped += left
         self._u = self.next_send = math.inf
         return left
+
+
+class ClosedSchedule:
+    """A fixed concurrency (closed model): each slot sends again as soon as its last request ended,
+    until `end`. Nothing is late or dropped: the target sets the pace."""
+
+    def __init__(self, start: float, duration_s: float) -> None:
+        self.start = start
+        self.end = start + duration_s
+        self.total = 0.0
+        self.claimed = 0
+        self.dropped = 0
+
+    def claim(self, now: float) -> Claim:
+        if now >= self.end:
+            return Claim(None, 0)
+        self.claimed += 1
+        return Claim(now, 0)
+
+    def abandon(self, now: float) -> int:
+        self.end = min(self.end, now)
+        return 0

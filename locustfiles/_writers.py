@@ -14,6 +14,8 @@ from hdrh.histogram import HdrHistogram
 
 from contract import results
 from contract.results import machine, update_manifest, versions
+from locustfiles._llm import is_llm_row
+from locustfiles._llm_summary import llm_summary
 from locustfiles._metrics import (
     JOB_METRICS,
     Aggregator,
@@ -22,7 +24,7 @@ from locustfiles._metrics import (
     new_histogram,
     value_at_percentiles,
 )
-from locustfiles._plan import OPERATIONS, Plan
+from locustfiles._plan import REQUEST_ROWS, Plan
 from locustfiles._worker_seconds import worker_seconds
 
 INTERVAL_COLUMNS = [*results.INTERVAL_COLUMNS, *results.LOAD_INTERVAL_EXTRA]
@@ -155,9 +157,11 @@ class ResultWriter:
             sent = self.agg.total(flow.submit_op)[f"flow:{name}"]
             out[name] = {
                 "op": flow.submit_op,
-                "offered_rps": self._rate(offered),
+                # a fixed-concurrency flow offers no rate: the target sets its pace
+                "offered_rps": None if flow.concurrency else self._rate(offered),
                 "achieved_rps": self._rate(sent),
                 "requests": sent,
+                **({"concurrency": flow.concurrency} if flow.concurrency else {}),
             }
         return out
 
@@ -165,12 +169,12 @@ class ResultWriter:
         seen = set(self.agg.ops())
         operations = {
             op: self._op_row(op)
-            for op in OPERATIONS
+            for op in REQUEST_ROWS
             if self.plan.offered(op, 0.0, self.duration) > 0
             or any(self.agg.total(op)[k] for k in ("requests", "dropped_sends"))
         }
         follow_ups = {
-            follow_up(op): self._follow_up_row(follow_up(op)) for op in OPERATIONS if follow_up(op) in seen
+            follow_up(op): self._follow_up_row(follow_up(op)) for op in REQUEST_ROWS if follow_up(op) in seen
         }
         rows = [*operations.values(), *follow_ups.values()]
         total: dict[str, Any] = {name: sum(r.get(name, 0) for r in rows) for name in REQUEST_COUNTERS}
@@ -197,6 +201,7 @@ class ResultWriter:
             "jobs": self.jobs_summary(),
             "setup": dict(self.agg.setup),
             "generator": self.generator_summary(),
+            **({"llm": llm} if (llm := llm_summary(self.plan, self.agg, self.duration, self.base)) else {}),
         }
 
     def _across_ops(self, ops: list[str], metric: str) -> HdrHistogram | None:
@@ -281,6 +286,8 @@ class ResultWriter:
     def write_intervals(self) -> None:
         rows = []
         for (s, op), c in sorted(self.agg.counts.items()):
+            if is_llm_row(op):
+                continue  # token counts: summary.json's llm timeline; their histograms: histograms.jsonl
             t = float(s - self.base)
             lat = percentiles(self.agg.merged(s, op, "latency"))
             cor = percentiles(self.agg.merged(s, op, "corrected_latency"), "corrected_")

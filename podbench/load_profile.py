@@ -12,6 +12,7 @@ to the capacity room, which reads its `[capacity]` table.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import tomllib
@@ -19,12 +20,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from locustfiles._plan import FLOWS
+from locustfiles._plan import FLOWS, LLM_FLOWS
 from podbench.errors import UsageError
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
 
-TOP_KEYS = {"profile", "defaults", "stages", "flows", "emulator", "capacity", "pricing"}
+TOP_KEYS = {"profile", "defaults", "stages", "flows", "emulator", "capacity", "pricing", "llm"}
 PROFILE_KEYS = {
     "name",
     "description",
@@ -36,8 +37,13 @@ PROFILE_KEYS = {
     "notes",
     "emulator_args",
     "health_interval",
+    "burstiness",
 }
 FLOW_KEYS = {"rate", "slots", "input", "payload_bytes", "timeout", "poll", "runsync_wait_ms"}
+LLM_FLOW_KEYS = {"concurrency", "max_tokens", "prompt_tokens", "prompts_file", "model", "stream"}
+LLM_SLO_KEYS = {"ttft_ms", "tpot_ms", "e2e_ms"}
+MAX_PROMPTS = 10_000
+ARRIVALS = ("uniform", "poisson", "gamma")
 POLL_KEYS = {"initial_ms", "max_ms", "factor", "job_timeout"}
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -105,14 +111,26 @@ def _busy_seconds(name: str, spec: dict[str, Any]) -> float:
         "run_poll": sleep + 4 * poll_s + 0.2,
         "runsync_fallback": sleep + 0.2,
         "stream_consumer": sleep * max(chunks, 1) + 4 * poll_s + 0.3,
+        # a generation of a few hundred tokens at tens of tokens per second, queueing included
+        **dict.fromkeys(LLM_FLOWS, 10.0),
     }
     return busy.get(name, 0.25)  # a plain call: room for responses up to ~0.75 s before sends go late
 
 
-def _flow(name: str, table: object, defaults: dict[str, Any], max_scale: float, where: str) -> dict[str, Any]:
-    raw = {**defaults, **_check_keys(table, FLOW_KEYS, where)}
+def _flow(
+    name: str, table: object, defaults: dict[str, Any], max_scale: float, where: str, folder: Path
+) -> dict[str, Any]:
     if name not in FLOWS:
         raise UsageError(f"{where}: unknown operation {name!r}; known: {', '.join(FLOWS)}")
+    allowed = FLOW_KEYS | LLM_FLOW_KEYS if name in LLM_FLOWS else FLOW_KEYS
+    raw = {**defaults, **_check_keys(table, allowed, where)}
+    llm = _llm_flow(raw, where, folder) if name in LLM_FLOWS else None
+    concurrency = raw.get("concurrency")
+    if concurrency is not None:
+        if "rate" in raw and raw["rate"]:
+            raise UsageError(f"{where}: give 'rate' or 'concurrency', not both")
+        concurrency = int(_number(concurrency, f"{where}.concurrency", minimum=1))
+        raw = {**raw, "rate": 0, "slots": concurrency}
     if "rate" not in raw:
         raise UsageError(f"{where}: missing 'rate' (requests or jobs per second)")
     poll = _check_keys(raw.get("poll", {}), POLL_KEYS, f"{where}.poll")
@@ -126,6 +144,8 @@ def _flow(name: str, table: object, defaults: dict[str, Any], max_scale: float, 
         "poll_factor": _number(poll.get("factor", 1.5), f"{where}.poll.factor", minimum=1),
         "job_timeout_s": parse_duration(poll.get("job_timeout", 60), f"{where}.poll.job_timeout"),
         "runsync_wait_ms": raw.get("runsync_wait_ms"),
+        "concurrency": concurrency,
+        "llm": llm,
     }
     if spec["runsync_wait_ms"] is not None:
         spec["runsync_wait_ms"] = int(
@@ -137,6 +157,76 @@ def _flow(name: str, table: object, defaults: dict[str, Any], max_scale: float, 
         slots = max(2, min(2000, math.ceil(peak * _busy_seconds(name, spec) * 3) + 2))
     spec["slots"] = int(_number(slots, f"{where}.slots", minimum=1))
     return spec
+
+
+def _tokens(value: object, where: str) -> Any:
+    """A token count: a whole number, or {distribution = "uniform", min, max} / {"normal", mean, stddev}."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(_number(value, where, minimum=1))
+    table = _check_keys(value, {"distribution", "min", "max", "mean", "stddev"}, where)
+    kind = table.get("distribution")
+    if kind == "uniform":
+        low = _number(table.get("min"), f"{where}.min", minimum=1)
+        high = _number(table.get("max"), f"{where}.max", minimum=low)
+        return {"distribution": "uniform", "min": low, "max": high}
+    if kind == "normal":
+        mean = _number(table.get("mean"), f"{where}.mean", minimum=1)
+        return {
+            "distribution": "normal",
+            "mean": mean,
+            "stddev": _number(table.get("stddev", 0), f"{where}.stddev"),
+        }
+    raise UsageError(f"{where}: distribution must be 'uniform' (min, max) or 'normal' (mean, stddev)")
+
+
+def _prompts(value: object, where: str, folder: Path) -> list[str]:
+    """A JSONL file (relative to the profile) of prompts: each line a string or {"prompt": "..."}."""
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"{where}.prompts_file must be a path")
+    path = Path(value) if Path(value).is_absolute() else folder / value
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{where}.prompts_file: cannot read {path}: {exc}") from None
+    prompts: list[str] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            raise UsageError(
+                f'{path}:{number}: not JSON (each line: a string or {{"prompt": ...}})'
+            ) from None
+        text = item.get("prompt") if isinstance(item, dict) else item
+        if not isinstance(text, str) or not text:
+            raise UsageError(f"{path}:{number}: needs a non-empty prompt string")
+        prompts.append(text)
+        if len(prompts) >= MAX_PROMPTS:
+            break
+    if not prompts:
+        raise UsageError(f"{where}.prompts_file: {path} holds no prompt")
+    return prompts
+
+
+def _llm_flow(raw: dict[str, Any], where: str, folder: Path) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "max_tokens": _tokens(raw.get("max_tokens"), f"{where}.max_tokens"),
+        "prompt_tokens": _tokens(raw.get("prompt_tokens", 64), f"{where}.prompt_tokens"),
+        "model": str(raw.get("model", "podbench-llm")),
+        "stream": bool(raw.get("stream", True)),
+    }
+    if "prompts_file" in raw:
+        spec["prompts"] = _prompts(raw["prompts_file"], where, folder)
+    return spec
+
+
+def _slo(table: object, where: str) -> dict[str, float]:
+    llm = _check_keys(table, {"slo"}, where)
+    slo = _check_keys(llm.get("slo", {}), LLM_SLO_KEYS, f"{where}.slo")
+    return {key: _number(value, f"{where}.slo.{key}", minimum=0) for key, value in slo.items()}
 
 
 def _stages(data: dict[str, Any], duration: float | None, where: str) -> list[dict[str, float]]:
@@ -195,14 +285,15 @@ def load_profile(
     if not isinstance(flows_table, dict) or not flows_table:
         raise UsageError(f"{where}: needs at least one [flows.NAME] table (NAME one of {', '.join(FLOWS)})")
     flows = {
-        name: _flow(name, t, defaults, max_scale, f"{where}: [flows.{name}]")
+        name: _flow(name, t, defaults, max_scale, f"{where}: [flows.{name}]", path.parent)
         for name, t in flows_table.items()
     }
     for spec in flows.values():
         spec["rate"] *= rate_scale
     arrival = head.get("arrival", "uniform")
-    if arrival not in ("uniform", "poisson"):
-        raise UsageError(f"{where}: arrival must be 'uniform' or 'poisson', got {arrival!r}")
+    if arrival not in ARRIVALS:
+        raise UsageError(f"{where}: arrival must be one of {', '.join(ARRIVALS)}, got {arrival!r}")
+    burstiness = _number(head.get("burstiness", 1.0), f"{where}: burstiness", minimum=0.01)
     emulator_args = head.get("emulator_args", [])
     if not isinstance(emulator_args, list) or not all(isinstance(a, str) for a in emulator_args):
         raise UsageError(f"{where}: emulator_args must be a list of strings")
@@ -213,6 +304,8 @@ def load_profile(
         "duration_s": sum(s["duration_s"] for s in stages),
         "seed": int(seed if seed is not None else head.get("seed", 1)),
         "arrival": arrival,
+        "burstiness": burstiness,
+        "llm_slo": _slo(data.get("llm", {}), f"{where}: [llm]"),
         "late_ms": _number(head.get("late_ms", 10), f"{where}: late_ms"),
         "drop_ms": _number(head.get("drop_ms", 1000), f"{where}: drop_ms", minimum=1),
         "health_interval_s": parse_duration(head.get("health_interval", 1), "health_interval"),

@@ -57,7 +57,8 @@ def locust_command(
     folder = locustfiles_dir()
     users = sum(int(f["slots"]) for f in plan["flows"].values())
     classes = [user_class(name) for name in plan["flows"]]
-    cmd = [sys.executable, "-m", "locust", "-f", f"{folder / 'operations.py'},{folder / 'lifecycles.py'}"]
+    files = ",".join(str(folder / name) for name in ("operations.py", "lifecycles.py", "llm.py"))
+    cmd = [sys.executable, "-m", "locust", "-f", files]
     ui = (
         ["--headless"]
         if web_port is None
