@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.app_keys import EMULATOR
+from emulator.backends.llm import LlmBackend
 from emulator.clock import ManualClock
 from emulator.config import ConfigError
 from emulator.errors import BadRequest, Conflict, Unauthorized
@@ -114,6 +115,23 @@ async def advance_clock(request: web.Request) -> web.Response:
     return reply({"now": clock.now(), "manual": True})
 
 
+async def batches(request: web.Request) -> web.Response:
+    """An `llm` endpoint's batch occupancy: each change of a worker's sequence count, on the clock."""
+    endpoint = request.app[EMULATOR].endpoint(request.match_info["endpoint_id"])
+    backend = endpoint.pool.backend
+    rows = [list(row) for row in backend.batches] if isinstance(backend, LlmBackend) else []
+    clock = request.app[EMULATOR].clock
+    return reply(
+        {
+            "now": clock.now(),
+            "wall": clock.wall(),
+            "max_concurrency": endpoint.config.jobs_per_worker,
+            "columns": ["t", "worker", "batch"],
+            "rows": rows,
+        }
+    )
+
+
 async def webhooks(request: web.Request) -> web.Response:
     return reply({"deliveries": list(request.app[EMULATOR].webhooks.deliveries)})
 
@@ -130,6 +148,7 @@ def add_routes(app: web.Application) -> None:
             web.get(f"{EP}/faults", get_faults),
             web.put(f"{EP}/faults", put_faults),
             web.get(f"{EP}/limits", limits),
+            web.get(f"{EP}/batches", batches),
             web.get("/_emulator/clock", get_clock),
             web.post("/_emulator/clock/advance", advance_clock),
             web.get("/_emulator/webhooks", webhooks),

@@ -52,9 +52,11 @@ class Slo:
     e2e_ms: float | None = None
 
     def met(self, sample: TokenSample) -> bool:
+        """Every threshold the request can be judged on holds. A request that did not stream has
+        no TPOT (its tokens all came at once), so a TPOT threshold does not apply to it."""
         checks = (
             (self.ttft_ms, sample.ttft_ms),
-            (self.tpot_ms, sample.tpot_ms),
+            (self.tpot_ms, sample.tpot_ms if sample.streamed else 0.0),
             (self.e2e_ms, sample.e2e_ms),
         )
         return all(limit is None or (value is not None and value <= limit) for limit, value in checks)
@@ -153,6 +155,9 @@ class TokenSample:
     prompt_tokens: int | None = None
     done: float | None = None
     ok: bool = False
+    streamed: bool = True
+    """False for a JSON answer: its TTFT is its end to end (as vLLM's benchmark counts it), it has
+    no ITL and no TPOT."""
 
     def add_tokens(self, at: float, count: int = 1) -> None:
         if count > 0:
@@ -170,7 +175,7 @@ class TokenSample:
     @property
     def tpot_ms(self) -> float | None:
         ttft, e2e = self.ttft_ms, self.e2e_ms
-        if ttft is None or e2e is None or self.tokens < 2:
+        if not self.streamed or ttft is None or e2e is None or self.tokens < 2:
             return None
         return (e2e - ttft) / (self.tokens - 1)
 

@@ -82,7 +82,7 @@ class _OpenAiUser(_LlmUser):
             self.fire_stream(call.path, call.body, intended)
         else:
             reply = self.call("openai", "POST", call.path, body=call.body, intended=intended)
-            sample = TokenSample(reply.sent, done=reply.done)
+            sample = TokenSample(reply.sent, done=reply.done, streamed=False)
             tokens, prompt = answer_tokens(reply.json()) if reply.ok else (0, None)
             if tokens:
                 sample.add_tokens(reply.done, tokens)  # not streamed: every token arrives at the end

@@ -8,6 +8,7 @@ the environment, and nothing here imports it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -15,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from contract.emulator_process import (
@@ -82,6 +84,7 @@ def embedded_emulator(
             finally:
                 if log_path is not None:  # a run's result folder: it keeps the workers' output too
                     save_worker_logs(emu, log_path.parent)
+                    save_batches(emu, log_path.parent)
 
 
 WORKER_LOGS_TIMEOUT_S = 10.0
@@ -114,3 +117,41 @@ def save_worker_logs(emu: EmbeddedEmulator, out: Path) -> Path | None:
                 "".join(f"{line}\n" for line in lines), encoding="utf-8"
             )
     return folder
+
+
+def save_batches(emu: EmbeddedEmulator, out: Path) -> Path | None:
+    """At the end of a run on an `llm` endpoint: each worker's batch occupancy over time, as
+    `OUT/batches.csv` (`t` in seconds on the run's own time axis, as health.csv). None when the
+    endpoint has no language-model workers or the emulator is gone."""
+    assert emu.target.admin_url is not None
+    request = urllib.request.Request(
+        f"{emu.target.admin_url}/endpoints/{emu.target.endpoint_id}/batches",
+        headers={"Authorization": f"Bearer {emu.admin_key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WORKER_LOGS_TIMEOUT_S) as response:
+            body = json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+    rows = body.get("rows") or []
+    if not rows:
+        return None
+    # the emulator's clock is its own: place its times on the wall clock, then on the run's axis
+    offset = float(body["wall"]) - float(body["now"])
+    base = run_base(out)
+    path = out / "batches.csv"
+    lines = ["t,worker,batch,max_concurrency"]
+    lines += [
+        f"{offset + t - base:.3f},{worker},{batch},{body['max_concurrency']}" for t, worker, batch in rows
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_base(out: Path) -> float:
+    """The run's time zero, as the load files count it: the whole second its schedule started."""
+    try:
+        started = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["started"]
+        return float(math.floor(datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0

@@ -11,6 +11,7 @@ from reports.errors import ReportInputError
 from reports.findings import findings
 from reports.folder import RunFolder, read_folder
 from reports.hdr import Distribution, distribution, distribution_from_values
+from reports.llm_section import llm_facts
 from reports.metrics import conformance_counts, job_metrics, metric_values, operation_rows
 from reports.redact import redact_text
 from reports.simulation_section import simulation_facts
@@ -189,6 +190,7 @@ def report_context(
         "limits_cut_short": _limits_cut_short(run),
         "capacity": capacity,
         "simulation": simulation_facts(run, data_uri),
+        "llm": llm_facts(run, data_uri) if run.has_load else None,
         "conformance": conformance,
         "claims": sections.conformance_rows(run),
         "uncovered": (run.conformance or {}).get("summary", {}).get("uncovered_claims") or [],

@@ -8,6 +8,7 @@ not generation requests run as the worker contract says, each holding one slot o
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +41,28 @@ class Sequence:
     texts: list[str] = field(default_factory=list)
 
 
+BATCH_EVENTS_KEPT = 200_000
+
+
 class LlmBackend(SimulatedBackend):
     kind = "llm"
 
     def __init__(self, pool: Pool, model: LlmModel) -> None:
         super().__init__(pool)
         self.model = model
+        self.batches: deque[tuple[float, str, int]] = deque(maxlen=BATCH_EVENTS_KEPT)
+        """(clock time, worker id, sequences it holds) each time a worker's batch changes, newest kept."""
+
+    def note_batch(self, worker: SimWorker) -> None:
+        self.batches.append((self.pool.clock.now(), worker.id, len(worker.jobs)))
+
+    def stopped(self, worker: SimWorker, job: Job) -> None:
+        self.note_batch(worker)
+        super().stopped(worker, job)
+
+    def timed_out(self, worker: SimWorker | None, job: Job) -> None:
+        if worker is not None:
+            self.note_batch(worker)
 
     def reconfigure(self) -> None:
         llm = self.pool.jobs.config.llm
@@ -66,6 +83,7 @@ class LlmBackend(SimulatedBackend):
             return
         length = output_length(request, self.model, self.pool.rng)
         sequence = Sequence(job, worker, request, job.run_token, length)
+        self.note_batch(worker)
         self._after(sequence, self.model.first_token_s(len(worker.jobs), request.prompt_tokens))
 
     def _after(self, sequence: Sequence, delay: float) -> None:
@@ -93,6 +111,7 @@ class LlmBackend(SimulatedBackend):
         for event in stream_end(sequence.request, job.id, sequence.length):
             pool.jobs.push_chunk(job, event)
         pool.end(job, JobStatus.COMPLETED, output=final_output(sequence.request, job.id, sequence.texts))
+        self.note_batch(sequence.worker)
 
 
 def _asks_for_models(job_input: Any) -> bool:

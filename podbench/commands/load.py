@@ -178,9 +178,23 @@ def _report(out: Path) -> None:
             f"p99 {row['p99_ms']} ms  429 {row['rate_limited']}  errors {row['failures']}  "
             f"timeouts {row['timeouts']}"
         )
+    llm = summary.get("llm")
+    if isinstance(llm, dict):
+        print("LLM requests in tokens (p50 / p99 ms):")
+        for name, block in (llm.get("flows") or {}).items():
+            print(
+                f"  {name:18} TTFT {_p(block, 'ttft_ms')}  TPOT {_p(block, 'tpot_ms')}  "
+                f"ITL {_p(block, 'itl_ms')}  {block['output_tokens_per_s']:.1f} tokens/s  "
+                f"goodput {block['goodput_rps']:.2f}/{block['requests_per_s']:.2f} req/s  failed {block['failed']}"
+            )
     for warning in summary.get("generator", {}).get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     print(f"results in {out}")
+
+
+def _p(block: dict[str, Any], metric: str) -> str:
+    values = block.get(metric) or {}
+    return "/".join("-" if values.get(k) is None else f"{values[k]:.1f}" for k in ("p50", "p99"))
 
 
 def run(args: argparse.Namespace) -> int:
