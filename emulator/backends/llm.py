@@ -38,6 +38,9 @@ class Sequence:
     request: LlmRequest
     run_token: int
     length: int
+    due: float = 0.0
+    """When the next token is due on the clock: each delay counts from the last token's due time,
+    not from when its timer fired, so a busy event loop makes tokens late but never slower."""
     texts: list[str] = field(default_factory=list)
 
 
@@ -84,16 +87,19 @@ class LlmBackend(SimulatedBackend):
         length = output_length(request, self.model, self.pool.rng)
         sequence = Sequence(job, worker, request, job.run_token, length)
         self.note_batch(worker)
+        sequence.due = self.pool.clock.now()
         self._after(sequence, self.model.first_token_s(len(worker.jobs), request.prompt_tokens))
 
     def _after(self, sequence: Sequence, delay: float) -> None:
         job, pool = sequence.job, self.pool
-        elapsed = pool.clock.now() - (job.started or 0.0)
-        if elapsed + delay > job.execution_timeout_s:
+        sequence.due += delay
+        now = pool.clock.now()
+        started = job.started or 0.0
+        if sequence.due - started > job.execution_timeout_s:
             token = sequence.run_token
-            pool.defer(job, job.execution_timeout_s - elapsed, lambda: pool.timeout(job, token))
+            pool.defer(job, started + job.execution_timeout_s - now, lambda: pool.timeout(job, token))
             return
-        pool.defer(job, delay, lambda: self._emit(sequence))
+        pool.defer(job, sequence.due - now, lambda: self._emit(sequence))
 
     def _emit(self, sequence: Sequence) -> None:
         job, pool = sequence.job, self.pool
