@@ -15,13 +15,13 @@ from podbench.errors import UsageError
 from podbench.load_runner import locust_command
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILES = ("smoke", "mixed", "capacity-step", "soak", "spike", "limit-edge")
+PROFILES = ("smoke", "mixed", "capacity-step", "soak", "spike", "limit-edge", "llm")
 
 
 def test_every_flow_has_a_user_class_and_every_operation_is_the_contracts() -> None:
     # read from the source: importing the users would let gevent patch this test process
     defined = {}
-    for name in ("operations.py", "lifecycles.py"):
+    for name in ("operations.py", "lifecycles.py", "llm.py"):
         for node in ast.parse((ROOT / "locustfiles" / name).read_text()).body:
             if isinstance(node, ast.ClassDef):
                 for stmt in node.body:
