@@ -19,8 +19,10 @@ import aiohttp
 
 from capacity.ramp import Ramp
 from capacity.slo import Slo
-from capacity.steps import FINAL_STATUSES, HealthSample, JobRecord, StepWindow, summarize
+from capacity.steps import HealthSample, JobRecord, StepWindow, summarize
 from capacity.trend import classify, counting_stderr
+from contract.polling import age_paced
+from contract.states import is_final
 
 IN_SYSTEM_SAMPLE_S = 0.1
 CHECK_EVERY_S = 0.5
@@ -216,10 +218,11 @@ class StepRunner:
         try:
             body = await self._send_job(record)
             job_id = body.get("id") if body else None
-            while body is not None and body.get("status") not in FINAL_STATUSES and isinstance(job_id, str):
-                # a poll every 10 % of the job's age keeps the latency error near 10 % for long waits
+            while body is not None and not is_final(body.get("status")) and isinstance(job_id, str):
                 age = self.now() - record.submitted_t
-                await asyncio.sleep(max(self.ramp.poll_interval_s, min(MAX_POLL_INTERVAL_S, 0.1 * age)))
+                await asyncio.sleep(
+                    age_paced(age, floor_s=self.ramp.poll_interval_s, ceiling_s=MAX_POLL_INTERVAL_S)
+                )
                 record.polls += 1
                 body = await self._get_json(f"{self.root}/status/{job_id}")
             if body is not None:

@@ -10,6 +10,7 @@ from conformance.client import ApiClient, Reply
 from conformance.profile import Profile
 from conformance.timekeeper import Timekeeper
 from conformance.violations import HarnessError
+from contract.polling import Verdict, verdict
 
 
 @dataclass
@@ -48,12 +49,14 @@ class Jobs:
         self, job_id: str, states: frozenset[str] | set[str], *, within_s: float | None = None
     ) -> dict[str, Any]:
         """Poll /status until the job is in one of `states` (404 counts as 'gone')."""
+
+        def reached(reply: Reply) -> bool:
+            seen = verdict(reply.status, reply.body, states)
+            return seen is Verdict.REACHED or (seen is Verdict.GONE and "gone" in states)
+
         reply = self.clock.poll(
             lambda: self.status(job_id),
-            lambda r: (
-                (r.status == 404 and "gone" in states)
-                or (r.status == 200 and isinstance(r.body, dict) and r.body.get("status") in states)
-            ),
+            reached,
             within_s=self.profile.job_timeout_s if within_s is None else within_s,
             what=f"job {job_id} in {sorted(states)}",
         )

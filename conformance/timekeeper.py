@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from conformance.client import ControlClient
 from conformance.violations import HarnessError
+from contract.polling import backoff
 
 T = TypeVar("T")
 REAL_TIME_CAP_S = 120.0
@@ -42,7 +43,7 @@ class Timekeeper:
     def poll(self, fetch: Callable[[], T], done: Callable[[T], bool], *, within_s: float, what: str) -> T:
         """Call `fetch` until `done(result)`, letting up to `within_s` seconds of target time pass."""
         waited = 0.0
-        step = 0.05 if not self.manual else 0.25
+        steps = backoff(0.25, 1.5, 5.0) if self.manual else backoff(0.05, 1.5, 2.0)
         started = time.perf_counter()
         while True:
             result = fetch()
@@ -50,9 +51,9 @@ class Timekeeper:
                 return result
             if waited >= within_s or time.perf_counter() - started > REAL_TIME_CAP_S + within_s:
                 raise WaitTimeout(f"{what}: not reached within {within_s:g} s (last: {_short(result)})")
+            step = next(steps)
             self.pass_time(step)
             waited += step
-            step = min(step * 1.5, 2.0 if not self.manual else 5.0)
 
     def while_held(self, call: Callable[[], T], *, advance_s: float, step_s: float = 0.5) -> T:
         """Run a call the server may hold open, moving a manual clock by up to `advance_s` meanwhile."""

@@ -18,6 +18,7 @@ import gevent
 from locust import FastHttpUser, constant, task
 
 from contract.operations import JOB_ID, LOAD_OPERATIONS, operation
+from contract.polling import Verdict, backoff, verdict
 from contract.states import FINAL_NAMES
 from locustfiles._auth import auth_headers, endpoint_id
 from locustfiles._one_send import send_once
@@ -160,16 +161,11 @@ class PodbenchUser(FastHttpUser):
     def poll_backoff(self) -> Iterator[float]:
         """Seconds to wait before each next poll: the profile's `poll` backoff, capped at its max."""
         spec = self.spec
-        delay = spec.poll_initial_ms / 1000.0
-        while True:
-            yield delay
-            delay = min(delay * spec.poll_factor, spec.poll_max_ms / 1000.0)
+        return backoff(spec.poll_initial_ms / 1000.0, spec.poll_factor, spec.poll_max_ms / 1000.0)
 
     def poll_until_final(self, job_id: str, *, setup: bool = False) -> tuple[dict[str, Any] | None, int]:
-        """Poll /status with backoff (the docs' best practice) until final or the job timeout.
-
-        The delay grows on every poll, answered or not, so a dead target is never polled in a loop.
-        """
+        """Poll /status with backoff (contract.polling: the docs' best practice) until final or the
+        job timeout; None when the job is gone (404) or the timeout passed."""
         spec = self.spec
         deadline = time.time() + spec.job_timeout_s
         polls = 0
@@ -180,9 +176,10 @@ class PodbenchUser(FastHttpUser):
             reply = self.call("status", "GET", f"/status/{job_id}", setup=setup)
             polls += 1
             body = reply.json()
-            if reply.ok and isinstance(body, dict) and body.get("status") in FINAL:
+            seen = verdict(reply.status, body)
+            if seen is Verdict.REACHED:
                 return body, polls
-            if reply.status == 404:
+            if seen is Verdict.GONE:
                 return None, polls
         return None, polls
 
