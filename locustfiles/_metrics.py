@@ -81,6 +81,8 @@ def status_class(code: int) -> str:
     return "status_other"
 
 
+_FLOW_KEYS: dict[str, str] = {}
+"""flow -> its `flow:NAME` counter (scheduled sends per flow), built once per flow."""
 _STATUS_KEYS: dict[int, tuple[str, str]] = {}
 """status -> (its `code:NNN` counter, its status-class counter), built once per status seen."""
 
@@ -143,7 +145,10 @@ class Recorder:
         counts = cell.counts
         counts["requests"] += 1
         if flow is not None:
-            counts[f"flow:{flow}"] += 1
+            key = _FLOW_KEYS.get(flow)
+            if key is None:
+                key = _FLOW_KEYS[flow] = f"flow:{flow}"
+            counts[key] += 1
         keys = _STATUS_KEYS.get(status)
         if keys is None:
             keys = _STATUS_KEYS[status] = (f"code:{status}", status_class(status))

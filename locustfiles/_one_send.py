@@ -1,69 +1,36 @@
 """One send per request: a GET whose connection closes unanswered is a failure, never resent.
 
 geventhttpclient (under Locust's FastHttpUser) sends an idempotent request such as GET again on a
-new connection when the first one closes before any reply (`HTTPClient.request` allows up to
-pool size + 1 attempts), so a dropped GET would show as a slow success and the target would see
-one request more than the generator counted. Here each request may take one socket only: asking
-for a second within the same request raises `ConnectionDropped`, which Locust's FastHttpSession
-records like any connection error (status 0, not a timeout), so it lands in `status_codes["0"]`
-and the report's "no reply / connection errors". The pool already discards idle keep-alive
-sockets the server closed (it checks them before reuse), so a stale connection is not a drop.
+new connection when the first one closes before any reply: `HTTPClient.request` gives each
+request a budget of `pool size + 1` extra attempts. A dropped GET would then show as a slow
+success, and the target would see one request more than the generator counted. Here each
+client's pool reports a size of -1 to that budget, which leaves no extra attempt, so the library
+raises the original error (the connection closed, or was reset) and Locust's FastHttpSession
+records it like any connection error: status 0, not a timeout, in `status_codes["0"]` and the
+report's "no reply / connection errors". The pool's real size was used when it was built (its
+semaphore and socket queue) and is read nowhere else; tests/locustfiles/test_load_one_send.py
+fails if a library update resends again. No wrapper runs per request, so this costs nothing.
 
-Locust's own `max_retries` stays 0 (its default for users; set explicitly for the sampler).
+The pool still discards idle keep-alive sockets the server closed (it checks them before
+reuse), so a stale connection is not mistaken for a drop. Locust's own `max_retries` stays 0.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-import gevent
 from geventhttpclient.client import HTTPClient, HTTPClientPool
-from geventhttpclient.connectionpool import ConnectionPool
-from geventhttpclient.response import HTTPConnectionClosed
 from geventhttpclient.url import URL
 from locust.contrib.fasthttp import FastHttpSession
 
-
-class ConnectionDropped(HTTPConnectionClosed):
-    """The connection closed before any reply, and the request is not sent again."""
-
-
-class _OneSocketPerRequest:
-    """A client's connection pool that hands each request (greenlet) one socket, then refuses."""
-
-    def __init__(self, pool: ConnectionPool) -> None:
-        self._pool = pool
-        self._taken: dict[int, bool] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._pool, name)
-
-    def begin(self) -> None:
-        self._taken[id(gevent.getcurrent())] = False
-
-    def end(self) -> None:
-        self._taken.pop(id(gevent.getcurrent()), None)
-
-    def get_socket(self) -> Any:
-        me = id(gevent.getcurrent())
-        if self._taken.get(me):
-            raise ConnectionDropped("connection closed before any reply (not sent again)")
-        self._taken[me] = True
-        return self._pool.get_socket()
+NO_RESEND = -1
+"""The pool size the resend budget sees: `NO_RESEND + 1` = 0 extra attempts."""
 
 
 class OneSendClient(HTTPClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._guard = _OneSocketPerRequest(self._connection_pool)
-        self._connection_pool = cast(ConnectionPool, self._guard)
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        self._guard.begin()
-        try:
-            return super().request(*args, **kwargs)
-        finally:
-            self._guard.end()
+        self._connection_pool.size = NO_RESEND
 
 
 class OneSendClientPool(HTTPClientPool):
