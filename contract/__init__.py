@@ -10,4 +10,9 @@ depend on it without depending on another room.
 - `contract.limits`: the documented rate-limit table, each row with its public source.
 - `contract.health`: the fields of a `/health` reply.
 - `contract.env`: environment variable names the official SDK and worker runtime read.
+- `contract.target`: which endpoint a run talks to (the key stays in the environment).
+- `contract.polling`: what a `/status` reply means and when to poll next (I/O-free).
+- `contract.results`: the result folder's file names and columns, and `update_manifest`.
+- `contract.emulator_process`: the emulator's process protocol and the one launcher.
+- `contract.traces`: recorded or shaped arrival traces that the load room and the simulation replay.
 """

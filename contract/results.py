@@ -35,8 +35,9 @@ CONFORMANCE = "conformance.json"
 JUNIT = "junit.xml"
 LIMITS = "limits.json"
 CAPACITY = "capacity.json"
+SIMULATION = "simulation.json"
 
-KINDS: tuple[str, ...] = ("load", "conformance", "limits", "capacity")
+KINDS: tuple[str, ...] = ("load", "conformance", "limits", "capacity", "simulation")
 """The parts a folder may hold; each producer appends its own to the manifest's `kind`."""
 MANIFEST_KEYS: tuple[str, ...] = (
     "podbench_version",

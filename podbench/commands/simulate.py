@@ -8,7 +8,6 @@ rename each).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 from capacity.errors import CapacityError
 from capacity.slo import parse_slo
+from contract import results
 from contract.traces import Trace
 from emulator.config import ConfigError, EndpointConfig
 from emulator.simulation.billing import Pricing
@@ -191,24 +191,13 @@ def _write(out: Path, document: dict[str, Any], profile: str) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create --out {str(out)!r}: {exc.strerror}") from None
-    _write_json(out / "simulation.json", document)
-    manifest_path = out / "manifest.json"
-    manifest: dict[str, Any] = {}
-    if manifest_path.exists():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            manifest = {}
-    kinds = [k for k in manifest.get("kind", []) if k != "simulation"] + ["simulation"]
-    manifest.update(podbench_version=__version__, kind=kinds, profile=profile, interrupted=False)
-    manifest.setdefault("target", {"base_url": "none: simulated with the emulator's model"})
-    _write_json(manifest_path, manifest)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    results.write_json_atomic(out / results.SIMULATION, document)
+    results.update_manifest(
+        out,
+        "simulation",
+        {"podbench_version": __version__, "profile": profile, "interrupted": False},
+        defaults={"target": {"base_url": "none: simulated with the emulator's model"}},
+    )
 
 
 def _say(document: dict[str, Any], out: Path) -> None:

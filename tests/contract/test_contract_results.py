@@ -72,7 +72,9 @@ def test_unknown_kind_is_refused(tmp_path: Path) -> None:
 
 def test_concurrent_producers_lose_no_update(tmp_path: Path) -> None:
     def produce(i: int) -> None:
-        results.update_manifest(tmp_path, results.KINDS[i % 4], {"versions": {f"p{i}": str(i)}})
+        results.update_manifest(
+            tmp_path, results.KINDS[i % len(results.KINDS)], {"versions": {f"p{i}": str(i)}}
+        )
 
     threads = [threading.Thread(target=produce, args=(i,)) for i in range(16)]
     for t in threads:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from contract.emulator_process import ChildServer, ServerStartError, emulator_env
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "byow-key"
@@ -21,19 +21,25 @@ class RunningEmulator:
     def __init__(
         self, args: list[str], tmp: Path, *, launcher: tuple[str, ...] = ("podbench", "emulate")
     ) -> None:
-        ready = tmp / "ready.json"
         self.log_path = tmp / "emulator.log"
-        env = {**os.environ, "PODBENCH_EMULATOR_API_KEY": KEY, "PODBENCH_EMULATOR_ADMIN_KEY": ADMIN}
-        cmd = [sys.executable, "-m", *launcher, "--port", "0", "--ready-file", str(ready), *args]
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"the emulator did not start:\n{self.log()}")
-            time.sleep(0.05)
-        self.port = json.loads(ready.read_text())["port"]
+        self.server = ChildServer(
+            [sys.executable, "-m", *launcher, "--port", "0", *args],
+            ready_file=tmp / "ready.json",
+            log_path=self.log_path,
+            env=emulator_env(KEY, ADMIN),
+            cwd=ROOT,
+            # `podbench emulate` runs in the foreground and takes no --parent-pid
+            watch_parent=launcher == ("emulator",),
+            start_timeout_s=60,
+            stop_timeout_s=15,
+        )
+        try:
+            self.server.start()
+        except ServerStartError as exc:
+            raise AssertionError(f"{exc}\n{self.log()}") from None
+        assert self.server.proc is not None
+        self.proc = self.server.proc
+        self.port = self.server.port
         self.base = f"http://127.0.0.1:{self.port}"
 
     def log(self) -> str:
@@ -65,14 +71,9 @@ class RunningEmulator:
             time.sleep(0.1)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
+        code = self.server.stop()
+        assert code is not None
+        return code
 
 
 def pid_alive(pid: int) -> bool:
