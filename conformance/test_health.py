@@ -10,8 +10,9 @@ from conformance.jobs import Jobs
 from conformance.plugin import verifies
 from conformance.profile import Profile
 from conformance.violations import Recording
+from contract import health
 
-COUNTERS = ("completed", "failed", "inProgress", "inQueue", "retried")
+COUNTERS = health.JOB_FIELDS
 
 
 @pytest.mark.portable

@@ -11,3 +11,8 @@ from __future__ import annotations
 SOURCE = "https://docs.runpod.io/serverless/endpoints/operations"
 JOB_FIELDS: tuple[str, ...] = ("completed", "failed", "inProgress", "inQueue", "retried")
 WORKER_FIELDS: tuple[str, ...] = ("idle", "initializing", "ready", "running", "throttled", "unhealthy")
+
+
+def csv_column(field: str) -> str:
+    """The health.csv column of a reply field: `inQueue` -> `in_queue`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in field)

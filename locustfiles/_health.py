@@ -16,18 +16,14 @@ import gevent
 from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
 
+from contract import health
 from locustfiles._auth import auth_headers, endpoint_id
 from locustfiles._one_send import send_once
 from locustfiles._plan import Plan
 
-JOB_FIELDS = {
-    "in_queue": "inQueue",
-    "in_progress": "inProgress",
-    "completed": "completed",
-    "failed": "failed",
-    "retried": "retried",
-}
-WORKER_FIELDS = ("idle", "initializing", "ready", "running", "throttled", "unhealthy")
+JOB_FIELDS = {health.csv_column(field): field for field in health.JOB_FIELDS}
+"""health.csv column -> the /health reply's `jobs` field."""
+WORKER_FIELDS = health.WORKER_FIELDS
 
 
 class HealthSampler:

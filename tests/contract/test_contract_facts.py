@@ -112,6 +112,14 @@ def test_every_state_is_reachable_from_the_queue() -> None:
     assert seen == set(JobStatus)
 
 
+def test_every_health_field_has_its_health_csv_column() -> None:
+    from contract.results import HEALTH_COLUMNS
+
+    assert health.csv_column("inProgress") == "in_progress"
+    columns = [health.csv_column(f) for f in (*health.JOB_FIELDS, *health.WORKER_FIELDS)]
+    assert set(columns) <= set(HEALTH_COLUMNS)
+
+
 def test_health_fields_and_env_names() -> None:
     assert health.JOB_FIELDS == ("completed", "failed", "inProgress", "inQueue", "retried")
     assert len(health.WORKER_FIELDS) == 6
