@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import time
@@ -135,8 +136,9 @@ class Runtime:
         return sched
 
     def abandon_schedules(self) -> None:
-        """Count sends still unclaimed when the run stops as dropped, so none vanish."""
-        now = time.time()
+        """Count sends still unclaimed when the run stopped as dropped, so none vanish; sends
+        that came due after the stop (Ctrl-C, the stop button) were never due and are not."""
+        now = min(self.stopped_at or math.inf, time.time())
         for flow, sched in self.schedules.items():
             self.recorder.count(now, self._flow_ops[flow], "dropped_sends", sched.abandon(now))
 
