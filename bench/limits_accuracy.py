@@ -23,19 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from contract import limits
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "limits_accuracy"
 ALGORITHMS = ("sliding_window", "fixed_window", "token_bucket")
-DOCUMENTED = {
-    "run": 1000,
-    "runsync": 2000,
-    "status": 2000,
-    "cancel": 100,
-    "purge_queue": 2,
-    "openai": 2000,
-    "requests": 10,
-}
-WINDOW_S = 10.0
+DOCUMENTED = {budget: row.rate for budget, row in limits.BY_BUDGET.items()}
+"""Each documented budget's rate per window (contract.limits)."""
+WINDOW_S = limits.WINDOW_S
 TOLERANCE = 0.02
 QUICK = ("status", "cancel", "requests")
 
