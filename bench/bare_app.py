@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from contract.emulator_process import write_ready_file
+from contract.emulator_process import watch_parent, write_ready_file
 
 MAX_JOBS = 10_000
 HEALTH = {"jobs": {"completed": 0, "failed": 0, "inProgress": 0, "inQueue": 0, "retried": 0}}
@@ -63,24 +63,11 @@ async def serve(port: int, ready_file: Path | None, parent_pid: int | None) -> N
         write_ready_file(ready_file, port=bound, host="127.0.0.1", pid=os.getpid())
     stop = asyncio.Event()
     if parent_pid is not None:
-        _watch_parent(parent_pid, stop)
+        watch_parent(parent_pid, stop)
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
-
-
-def _watch_parent(parent: int, stop: asyncio.Event) -> None:
-    """Stop once no longer `parent`'s child (the launcher started us in our own session)."""
-    loop = asyncio.get_running_loop()
-
-    def check() -> None:
-        if os.getppid() != parent:
-            stop.set()
-        else:
-            loop.call_later(1.0, check)
-
-    loop.call_later(1.0, check)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ SIGTERM, then SIGKILL for its whole session after a bound.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -74,6 +75,21 @@ def write_ready_file(path: Path, *, port: int, host: str, pid: int) -> None:
     tmp = path.with_name(f"{path.name}.{pid}.tmp")
     tmp.write_text(json.dumps({"port": port, "host": host, "pid": pid}))
     os.replace(tmp, path)
+
+
+def watch_parent(parent_pid: int, stop: asyncio.Event, every_s: float = 1.0) -> None:
+    """The server side of `--parent-pid`: set `stop` once this process is no longer `parent_pid`'s
+    child (its harness died without stopping it). Call from the server's running event loop. Real
+    time on purpose: this watches a process, not an emulated queue."""
+    loop = asyncio.get_running_loop()
+
+    def check() -> None:
+        if os.getppid() != parent_pid:
+            stop.set()
+        else:
+            loop.call_later(every_s, check)
+
+    loop.call_later(every_s, check)
 
 
 def read_ready_file(path: Path) -> Ready | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from contract.emulator_process import ADMIN_KEY_ENV, API_KEY_ENV, write_ready_file
+from contract.emulator_process import ADMIN_KEY_ENV, API_KEY_ENV, watch_parent, write_ready_file
 from emulator.app import create_app
 from emulator.clock import Clock, ManualClock, MonotonicClock
 from emulator.config import ConfigError, EmulatorConfig, load_config
@@ -137,7 +137,7 @@ async def serve(
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     if getattr(args, "parent_pid", None):
-        _watch_parent(args.parent_pid, loop, stop)
+        watch_parent(args.parent_pid, stop)
     for note in notes:
         print(note)
     ids = ", ".join(e.id for e in config.endpoints)
@@ -160,22 +160,6 @@ async def serve(
         await stop.wait()
     finally:
         await runner.cleanup()
-
-
-def _watch_parent(
-    parent: int, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, every_s: float = 1.0
-) -> None:
-    """Set `stop` once we are no longer `parent`'s child: a harness that started us in our own session
-    (so a Ctrl-C does not reach us) and then died without stopping us would otherwise leave us
-    running. Real time on purpose: this watches a process, not the emulated queue."""
-
-    def check() -> None:
-        if os.getppid() != parent:
-            stop.set()
-        else:
-            loop.call_later(every_s, check)
-
-    loop.call_later(every_s, check)
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m emulator") -> int:

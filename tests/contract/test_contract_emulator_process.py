@@ -108,3 +108,15 @@ def test_ready_file_round_trip_and_half_written_files(tmp_path: Path) -> None:
     assert read_ready_file(path) == Ready(8000, "::", 7)
     assert Ready(8000, "::", 7).url == "http://[::1]:8000"
     assert list(tmp_path.iterdir()) == [path], "no temporary file left behind"
+
+
+async def test_watch_parent_stops_once_the_parent_is_not_ours() -> None:
+    import asyncio
+
+    from contract.emulator_process import watch_parent
+
+    ours, gone = asyncio.Event(), asyncio.Event()
+    watch_parent(os.getppid(), ours, every_s=0.01)
+    watch_parent(os.getppid() + 1_000_000, gone, every_s=0.01)  # never our parent
+    await asyncio.wait_for(gone.wait(), timeout=5)
+    assert not ours.is_set()
