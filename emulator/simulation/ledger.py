@@ -4,7 +4,7 @@ The manual clock tells the ledger each time it moves on (`ManualClock.on_time_pa
 two moves nothing changes, so the state read then held over the whole span. That is the /health
 timeline with no sampling gaps. The pool's workers are read as the emulator keeps them (each with
 an id and a state); a worker seen for the first time after the start is a scale-up, and one that
-is gone ended its billed session.
+is gone ended its billed life.
 """
 
 from __future__ import annotations
@@ -114,9 +114,9 @@ class Ledger:
     def _retire(self, now: float) -> None:
         alive = {w.id for w in self.pool.workers}
         for worker_id in [i for i in self._born if i not in alive]:
-            self._end_session(worker_id, now)
+            self._end_life(worker_id, now)
 
-    def _end_session(self, worker_id: str, now: float) -> None:
+    def _end_life(self, worker_id: str, now: float) -> None:
         born = self._born.pop(worker_id)
         if worker_id in self._first or self.round_s <= 0:
             return
@@ -160,7 +160,7 @@ class Ledger:
         self._queue_max = self.queue.queued
 
     def close(self, now: float) -> Totals:
-        """End of the simulation: the last bucket (as far as it got) and every open session."""
+        """End of the simulation: the last bucket (as far as it got) and every worker still alive."""
         covered = now - (self.start + self._bucket * self.bucket_s)
         if covered > 0:
             s = self._sums
@@ -169,5 +169,5 @@ class Ledger:
                 [round(self._bucket * self.bucket_s, 3), self._queue_max] + [round(v / covered, 3) for v in s]
             )
         for worker_id in list(self._born):
-            self._end_session(worker_id, now)
+            self._end_life(worker_id, now)
         return self.totals
