@@ -21,6 +21,9 @@ SLOT_WINDOW_S = 60.0
 """Slots per flow: the most arrivals in any window this long (a job followed longer than this
 while arrivals keep coming makes later sends late, and they are counted)."""
 MAX_SLOTS = 2000
+MAX_STAGES = 600
+"""The trace's arrival counts become stages (1 s each for replays up to 10 minutes, wider ones
+past that), so the offered rate per interval follows the trace, not its average."""
 
 
 def read_replay_trace(path: Path, speed: float) -> Trace:
@@ -51,11 +54,28 @@ def apply_trace(plan: dict[str, Any], trace: Trace, speed: float) -> dict[str, A
     return {
         **plan,
         "duration_s": duration,
-        "stages": [{"start_s": 0.0, "duration_s": duration, "scale": 1.0}],
+        "stages": _stages(trace, speed, duration),
         "flows": flows,
         "trace": {"file": "", "speed": speed, "source": trace.source, "jobs": len(trace.arrivals)},
         "_trace": trace,
     }
+
+
+def _stages(trace: Trace, speed: float, duration: float) -> list[dict[str, float]]:
+    """Stages whose scale is each bin's arrivals over the average rate (every flow alike); bins
+    are whole seconds (the intervals' own) up to MAX_STAGES of them."""
+    width = 1.0 if duration <= MAX_STAGES else duration / MAX_STAGES
+    bins = max(1, math.ceil(duration / width - 1e-9))
+    counts = [0] * bins
+    for a in trace.arrivals:
+        counts[min(bins - 1, int(a.t / speed / width))] += 1
+    rate = len(trace.arrivals) / duration
+    stages = []
+    for i, count in enumerate(counts):
+        start = i * width
+        length = min(width, duration - start)
+        stages.append({"start_s": start, "duration_s": length, "scale": count / (length * rate)})
+    return stages
 
 
 def write_replay_trace(plan: dict[str, Any], out: Path) -> Path:

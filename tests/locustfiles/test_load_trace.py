@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from locustfiles._trace import TraceSchedule, trace_schedules
 from locustfiles._worker_seconds import worker_seconds
 
@@ -47,3 +49,22 @@ def test_worker_seconds_hold_each_sample_until_the_next() -> None:
     ]
     assert worker_seconds(rows) == {"total": 6.0, "running": 3.0, "idle": 1.0, "initializing": 2.0}
     assert worker_seconds(rows[:1]) is None
+
+
+def test_a_replay_plan_offers_what_the_trace_holds_per_second() -> None:
+    from contract.traces import Arrival, Trace
+    from podbench.load_profile import load_profile
+    from podbench.load_trace import apply_trace
+
+    arrivals = [Arrival(t, None, "run_poll") for t in (0.1, 0.2, 0.3, 2.5, 9.9)]
+    plan = apply_trace(load_profile("whatif"), Trace(arrivals, 9.9, "test"), speed=1.0)
+    segments = [(s["start_s"], s["start_s"] + s["duration_s"], s["scale"]) for s in plan["stages"]]
+    rate = plan["flows"]["run_poll"]["rate"]
+
+    def offered(t0: float, t1: float) -> float:
+        return float(sum(max(0.0, min(b, t1) - max(a, t0)) * rate * scale for a, b, scale in segments))
+
+    assert offered(0, 1) == pytest.approx(3, rel=0.02)
+    assert offered(1, 2) == pytest.approx(0)
+    assert offered(0, 9.9) == pytest.approx(5)
+    assert list(plan["flows"]) == ["run_poll"] and plan["flows"]["run_poll"]["slots"] >= 7
