@@ -3,7 +3,8 @@
 
 `podbench capacity` drives this room; see capacity/README.md. The front door (the modules are
 the room's own business):
-- settings and objective: `Ramp`, `load_ramp(path, overrides)`, `Slo`, `parse_slo(text)`;
+- settings and objective: `Ramp`, `load_ramp(path, overrides)`, `Slo`, `parse_slo(text)`, and for
+  an LLM sweep `token_slo([llm] slo table, share)` (`TokenSlo`);
 - a run: `StepRunner(base_url, endpoint_id, api_key, ramp, slo, progress).run()` → `RunData`;
 - the document: `summarize_run(data, slo)`, `build_capacity(...)`, `write_json`,
   `update_manifest`;
@@ -19,7 +20,7 @@ from capacity.model import ServiceTime, SteadyState, forecast, predict
 from capacity.output import build_capacity, summarize_run, update_manifest, write_json
 from capacity.ramp import Ramp, load_ramp
 from capacity.runner import RunData, StepRunner
-from capacity.slo import Slo, parse_slo
+from capacity.slo import Slo, TokenSlo, parse_slo, token_slo
 
 __all__ = [
     "BadSettings",
@@ -31,12 +32,14 @@ __all__ = [
     "Slo",
     "SteadyState",
     "StepRunner",
+    "TokenSlo",
     "build_capacity",
     "forecast",
     "load_ramp",
     "parse_slo",
     "predict",
     "summarize_run",
+    "token_slo",
     "update_manifest",
     "write_json",
 ]

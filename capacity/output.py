@@ -17,6 +17,7 @@ from capacity.analysis import (
     measured_workers,
     model_section,
 )
+from capacity.llm_advice import advise, knee_step, light_step, measured_sequences_per_worker
 from capacity.ramp import Ramp
 from capacity.runner import RunData
 from capacity.slo import Slo
@@ -25,6 +26,11 @@ from contract import results
 
 MAX_TIMELINE_POINTS = 2000
 LATENCY_MEANING = "end-to-end job latency in ms: from sending /runsync (or /run) to seeing the final status"
+LLM_LATENCY_MEANING = "end-to-end request latency in ms: from sending the chat completion to its [DONE]"
+GOODPUT_MEANING = (
+    "requests/s completed inside the step that met every [llm] slo threshold; a step passes when "
+    "at least `percentile` % of its judged requests met them, nothing was refused and its queue did not grow"
+)
 
 
 def utc_iso(moment: datetime) -> str:
@@ -53,7 +59,8 @@ def build_capacity(
     target_for_advice = target_rps if target_rps is not None else knee.knee_rps
     model, advice = model_section(steps, slo, target_for_advice)
     service = measured_service(steps)
-    return {
+    llm = llm_section(steps, slo, ramp, knee.knee_rps, target_for_advice) if slo.tokens else None
+    payload = {
         "podbench_version": podbench_version,
         "target": dict(target),
         "profile": profile,
@@ -64,7 +71,8 @@ def build_capacity(
             "expression": slo.describe(),
             "percentile": slo.percentile,
             "limit_ms": slo.limit_ms,
-            "latency": LATENCY_MEANING,
+            "latency": LLM_LATENCY_MEANING if slo.tokens else LATENCY_MEANING,
+            **({"tokens": slo.tokens.as_dict(), "goodput": GOODPUT_MEANING} if slo.tokens else {}),
         },
         "submit": ramp.submit,
         "job_input": dict(ramp.input),
@@ -100,6 +108,44 @@ def build_capacity(
             "columns_in_system": ["t", "jobs_in_system"],
             "in_system": _thin([[round(t, 3), v] for t, v in data.in_system]),
         },
+    }
+    if llm is not None:
+        payload["llm"] = llm
+        workers = llm["recommendation"]
+        if isinstance(workers, dict):
+            per = int(workers["sequences_per_worker"])
+            payload["recommended_workers_min"] = math.ceil(int(workers["sequences_min"]) / per)
+            payload["recommended_workers_max"] = workers["workers"]
+    return payload
+
+
+def llm_section(
+    steps: Sequence[StepSummary], slo: Slo, ramp: Ramp, knee_rps: float | None, target_rps: float | None
+) -> dict[str, Any]:
+    """Goodput vs offered rate per step, and the advice in sequences and workers."""
+    measured = measured_sequences_per_worker(steps)
+    per_worker = ramp.sequences_per_worker or measured
+    step, light = knee_step(steps, knee_rps), light_step(steps)
+    advice = None
+    if target_rps is not None and per_worker and step is not None and light is not None:
+        advice = advise(target_rps, slo, step, light, per_worker)
+    return {
+        "request": dict(ramp.llm),
+        "goodput_vs_offered": [
+            {
+                "offered_rps": s.offered_rps,
+                "kind": s.kind,
+                "goodput_rps": _round((s.llm or {}).get("goodput_rps")),
+                "achieved_rps": round(s.achieved_rps, 4),
+            }
+            for s in steps
+        ],
+        "sequences_per_worker": per_worker,
+        "sequences_per_worker_source": "profile" if ramp.sequences_per_worker else "measured (/health)",
+        "advice_from_steps": None
+        if step is None or light is None
+        else {"knee": step.index, "lightest": light.index},
+        "recommendation": None if advice is None else advice.as_json(),
     }
 
 
@@ -141,6 +187,8 @@ def step_json(step: StepSummary, slo: Slo) -> dict[str, Any]:
             "workers": step.workers,
         }
     )
+    if step.llm is not None:
+        row["llm"] = {k: _round(v) for k, v in step.llm.items()}
     return row
 
 

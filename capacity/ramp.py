@@ -10,7 +10,9 @@ from typing import Any
 
 from capacity.errors import BadSettings
 
-SUBMIT_MODES = ("runsync", "run")
+SUBMIT_MODES = ("runsync", "run", "openai_chat_stream")
+LLM_SUBMIT = "openai_chat_stream"
+"""One streamed chat completion on the OpenAI route per job, judged by goodput (capacity/README.md)."""
 ARRIVALS = ("poisson", "uniform")
 
 
@@ -40,6 +42,17 @@ class Ramp:
     emulator: Mapping[str, Any] = field(default_factory=dict)
     """Endpoint settings PATCHed onto the embedded emulator before the run."""
     seed: int = 12345
+    llm: Mapping[str, Any] = field(default_factory=lambda: {"max_tokens": 64, "prompt_tokens": 128})
+    """openai_chat_stream: each request's `max_tokens`, `prompt_tokens` (numbers or
+    `{distribution = "uniform", min, max}`) and `model`."""
+    goodput_share: float = 0.95
+    """openai_chat_stream: a step passes when this share of its requests meets `[llm] slo`."""
+    sequences_per_worker: int | None = None
+    """openai_chat_stream: sequences one worker runs at once; None: measured (in progress per worker)."""
+
+    @property
+    def is_llm(self) -> bool:
+        return self.submit == LLM_SUBMIT
 
     def rates(self) -> Iterator[float]:
         """The ramp's offered rates, up to max_rps."""
@@ -66,6 +79,7 @@ _POSITIVE = (
     "max_hold_s",
     "poll_interval_s",
     "health_interval_s",
+    "sequences_per_worker",
 )
 
 
@@ -101,6 +115,12 @@ def ramp_from_table(table: Mapping[str, Any], source: str = "profile") -> Ramp:
 
 
 def _check(key: str, value: Any, source: str) -> Any:
+    if key == "sequences_per_worker" and value is None:
+        return None
+    if key == "goodput_share" and not (isinstance(value, int | float) and 0 < value < 1):
+        raise BadSettings(f"{source}: capacity.goodput_share must be between 0 and 1 (e.g. 0.95)")
+    if key == "llm":
+        return _check_sizes(value, source)
     if key in ("input", "emulator"):
         if not isinstance(value, dict):
             raise BadSettings(f"{source}: capacity.{key} must be a table")
@@ -118,8 +138,32 @@ def _check(key: str, value: Any, source: str) -> Any:
         raise BadSettings(f"{source}: capacity.{key} must be positive")
     if value < 0:
         raise BadSettings(f"{source}: capacity.{key} must not be negative")
-    if key in ("refine_steps", "max_in_flight", "seed"):
+    if key in ("refine_steps", "max_in_flight", "seed", "sequences_per_worker"):
         if not isinstance(value, int):
             raise BadSettings(f"{source}: capacity.{key} must be an integer")
         return value
     return float(value)
+
+
+def _check_sizes(value: Any, source: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise BadSettings(f"{source}: capacity.llm must be a table")
+    for key, spec in value.items():
+        if key == "model":
+            if not isinstance(spec, str):
+                raise BadSettings(f"{source}: capacity.llm.model must be a string")
+        elif key in ("max_tokens", "prompt_tokens"):
+            fixed = isinstance(spec, int) and not isinstance(spec, bool) and spec > 0
+            uniform = isinstance(spec, dict) and spec.get("distribution") == "uniform"
+            if uniform and not all(isinstance(spec.get(k), int) and spec[k] > 0 for k in ("min", "max")):
+                uniform = False
+            if not (fixed or uniform):
+                raise BadSettings(
+                    f"{source}: capacity.llm.{key} must be a positive integer or "
+                    '{ distribution = "uniform", min = N, max = M }'
+                )
+        else:
+            raise BadSettings(
+                f"{source}: unknown capacity.llm key {key!r} (known: max_tokens, model, prompt_tokens)"
+            )
+    return value

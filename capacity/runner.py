@@ -3,7 +3,8 @@ until the jobs-in-system count is stable or clearly growing, bounded by `max_hol
 
 Why not Locust: the ramp is adaptive (each step's length and the next rate depend on what the
 queue did), and each job is one long-held request; a small asyncio loop on aiohttp does both with
-no gevent in the process. One job = `POST /runsync` (or `/run`), then `GET /status/{id}` until final.
+no gevent in the process. One job = `POST /runsync` (or `/run`), then `GET /status/{id}` until final;
+in an LLM sweep, one streamed chat completion on the OpenAI route (`llm_job.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from capacity.llm_job import chat_body, stream_chat
 from capacity.ramp import Ramp
 from capacity.slo import Slo
 from capacity.steps import HealthSample, JobRecord, StepWindow, summarize
@@ -196,10 +198,16 @@ class StepRunner:
         s = self._last_summary
         slo_value = s.latency_ms.get(self.slo.key)
         latency = "n/a" if slo_value is None else f"{slo_value:.0f} ms"
+        if s.llm is not None:
+            share, ttft = s.llm.get("good_share"), s.llm.get("ttft_p95_ms")
+            latency = (
+                f"{'n/a' if ttft is None else f'{ttft:.0f} ms'}, goodput {s.llm['goodput_rps'] or 0:.2f} req/s "
+                f"({'n/a' if share is None else f'{100 * share:.0f} %'} good)"
+            )
         return (
             f"step {window.index + 1}{'' if window.kind == 'ramp' else f' ({window.kind})'}: "
             f"{window.offered_rps:g} jobs/s offered, "
-            f"{s.achieved_rps:.1f} completed/s, {self.slo.key} {latency}, queue {window.verdict} after "
+            f"{s.achieved_rps:.1f} completed/s, {'ttft_p95' if s.llm is not None else self.slo.key} {latency}, queue {window.verdict} after "
             f"{window.end_t - window.start_t:.1f} s, {self.data.requests} requests so far → {'pass' if ok else 'FAIL'}"
         )
 
@@ -216,6 +224,11 @@ class StepRunner:
 
     async def _job(self, record: JobRecord) -> None:
         try:
+            if self.ramp.is_llm:
+                self.data.requests += 1
+                url = f"{self.root}/openai/v1/chat/completions"
+                await stream_chat(self._session, url, chat_body(self.ramp.llm, self._rng), record, self.now)
+                return
             body = await self._send_job(record)
             job_id = body.get("id") if body else None
             while body is not None and not is_final(body.get("status")) and isinstance(job_id, str):

@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from capacity.slo import Slo
+from capacity.slo import Slo, TokenSlo
 from capacity.trend import Trend, classify
 from contract.states import FINAL_NAMES
 
@@ -31,6 +31,19 @@ class JobRecord:
     execution_ms: float | None = None
     http_status: int | None = None
     polls: int = 0
+    first_token_t: float | None = None
+    """LLM requests: when the first token arrived, and how many have (usage when the stream sends it)."""
+    tokens: int = 0
+
+    def ttft_ms(self) -> float | None:
+        return None if self.first_token_t is None else 1000 * (self.first_token_t - self.submitted_t)
+
+    def tpot_ms(self, now: float) -> float | None:
+        """(end to end − TTFT) / (tokens − 1), so far when unfinished; None below two tokens."""
+        if self.first_token_t is None or self.tokens < 2:
+            return None
+        end = self.done_t if self.done_t is not None else now
+        return 1000 * (end - self.first_token_t) / (self.tokens - 1)
 
     @property
     def accepted(self) -> bool:
@@ -97,8 +110,15 @@ class StepSummary:
     ended_by: str
     kind: str
     slo_met: bool
+    llm: dict[str, float | None] | None = None
+    """LLM sweeps: goodput_rps, good_share (of judged requests), ttft/tpot percentiles, tokens/s."""
     execution_samples_ms: list[float] = field(default_factory=list, repr=False)
     overhead_samples_ms: list[float] = field(default_factory=list, repr=False)
+    ttft_samples_ms: list[float] = field(default_factory=list, repr=False)
+    decode_samples_ms: list[float] = field(default_factory=list, repr=False)
+    """LLM sweeps: TTFT (queue wait included) and end to end − TTFT (no wait in it) of each completed request."""
+    sequences_per_worker: float | None = None
+    """LLM sweeps: the most requests in progress per worker /health showed in the step."""
 
     @property
     def sustainable(self) -> bool:
@@ -160,6 +180,12 @@ def summarize(
     latency["max_ms"] = max(latencies) if latencies else None
     latency[slo.key] = percentile(latencies, slo.percentile)
     slo_value = latency[slo.key]
+    slo_met = slo_value is not None and slo.met_by(slo_value) and len(accepted) == len(own)
+    llm = None
+    if slo.tokens is not None:
+        llm = token_figures(accepted, finished_in_window, slo.tokens, now, horizon, measured_s)
+        share = llm["good_share"]
+        slo_met = share is not None and share >= slo.quantile and len(accepted) == len(own)
     return StepSummary(
         index=window.index,
         offered_rps=window.offered_rps,
@@ -184,9 +210,17 @@ def summarize(
         trend=trend,
         ended_by=window.ended_by,
         kind=window.kind,
-        slo_met=slo_value is not None and slo.met_by(slo_value) and len(accepted) == len(own),
+        slo_met=slo_met,
+        llm=llm,
         execution_samples_ms=executions,
         overhead_samples_ms=overheads,
+        ttft_samples_ms=[t for t in (j.ttft_ms() for j in completed) if t is not None] if llm else [],
+        decode_samples_ms=[
+            j.latency_ms(now) - (j.ttft_ms() or 0.0) for j in completed if j.first_token_t is not None
+        ]
+        if llm
+        else [],
+        sequences_per_worker=max((h.in_progress / h.workers for h in samples if h.workers), default=None),
     )
 
 
@@ -203,3 +237,45 @@ def _queue_stats(
         "in_system_mean": statistics.fmean(system) if system else None,
         "in_system_end": system[-1] if system else None,
     }
+
+
+def judge(job: JobRecord, tokens: TokenSlo, now: float) -> bool | None:
+    """Did the request meet every token threshold? None when it is unfinished and not yet late."""
+    e2e = job.latency_ms(now)
+    if job.status == "COMPLETED":
+        return tokens.met(job.ttft_ms(), job.tpot_ms(now), e2e)
+    if job.status is not None:
+        return False  # failed or cut off: never good
+    waiting_ttft = job.first_token_t is None and tokens.ttft_ms is not None and e2e > tokens.ttft_ms
+    late = tokens.e2e_ms is not None and e2e > tokens.e2e_ms
+    tpot = job.tpot_ms(now)
+    slow = tokens.tpot_ms is not None and tpot is not None and tpot > tokens.tpot_ms
+    late_first = tokens.ttft_ms is not None and (job.ttft_ms() or 0.0) > tokens.ttft_ms
+    return False if waiting_ttft or late or slow or late_first else None
+
+
+def token_figures(
+    accepted: Sequence[JobRecord],
+    finished: Sequence[JobRecord],
+    tokens: TokenSlo,
+    now: float,
+    horizon: float,
+    measured_s: float,
+) -> dict[str, float | None]:
+    """Goodput (requests/s completed inside the step that met every threshold), the share of the
+    step's judged requests that met them, and the token latencies of its requests."""
+    verdicts = [judge(j, tokens, now) for j in accepted if j.submitted_t <= horizon]
+    judged = [v for v in verdicts if v is not None]
+    good_done = [j for j in finished if judge(j, tokens, now)]
+    ttfts = [t for t in (j.ttft_ms() for j in accepted if j.status == "COMPLETED") if t is not None]
+    tpots = [t for t in (j.tpot_ms(now) for j in accepted if j.status == "COMPLETED") if t is not None]
+    figures: dict[str, float | None] = {
+        "goodput_rps": len(good_done) / measured_s,
+        "good_share": sum(judged) / len(judged) if judged else None,
+        "judged": float(len(judged)),
+        "output_tokens_per_s": sum(j.tokens for j in finished) / measured_s,
+    }
+    for name, values in (("ttft", ttfts), ("tpot", tpots)):
+        for pct in (50, 95, 99):
+            figures[f"{name}_p{pct}_ms"] = percentile(values, pct)
+    return figures

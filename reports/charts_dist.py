@@ -140,6 +140,33 @@ def capacity_chart(steps: Sequence[Mapping[str, Any]], knee_rps: float | None = 
     return to_svg(fig)
 
 
+def goodput_chart(rows: Sequence[Mapping[str, Any]], knee_rps: float | None = None) -> bytes:
+    """An LLM sweep: goodput (requests/s meeting every token threshold) and completions against
+    the offered rate, one point per step (capacity.json `llm.goodput_vs_offered`)."""
+    title = "LLM sweep: goodput vs offered rate (requests/s)"
+    points = [
+        (float(r["offered_rps"]), float(r["goodput_rps"]), float(r.get("achieved_rps") or 0.0))
+        for r in rows
+        if isinstance(r.get("offered_rps"), (int, float)) and isinstance(r.get("goodput_rps"), (int, float))
+    ]
+    if not points:
+        return no_data(title)
+    points.sort()
+    offered = [p[0] for p in points]
+    fig, (ax,) = new_figure(height_in=3.4)
+    ax.plot(offered, offered, color="#94a3b8", linestyle=":", linewidth=1, label="ideal")
+    ax.plot(offered, [p[2] for p in points], color="#2563eb", marker="o", linewidth=1.1, label="completed")
+    ax.plot(offered, [p[1] for p in points], color="#16a34a", marker="s", linewidth=1.4, label="goodput")
+    if knee_rps is not None:
+        ax.axvline(knee_rps, color="#dc2626", linestyle="--", linewidth=1, label=f"knee {knee_rps:g} req/s")
+    ax.set_xlabel("offered requests/s")
+    ax.set_ylabel("requests/s")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    ax.set_title(title, loc="left")
+    return to_svg(fig)
+
+
 def limit_probe_chart(op: str, timeline: Sequence[Sequence[Any]], window_s: float | None = None) -> bytes:
     """Each probe request of one operation by send time: accepted vs 429, with the window marked."""
     title = f"{op}: rate-limit probe (answers per 100 ms: 429 vs any other status)"

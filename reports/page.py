@@ -168,6 +168,12 @@ def report_context(
         capacity["chart"] = data_uri(
             charts_dist.capacity_chart(capacity["steps"], knee if isinstance(knee, (int, float)) else None)
         )
+        if capacity["goodput"]:
+            capacity["goodput_chart"] = data_uri(
+                charts_dist.goodput_chart(
+                    capacity["goodput"], knee if isinstance(knee, (int, float)) else None
+                )
+            )
     interrupted, reason = interruption(run)
     return {
         "title": f"podbench report: {run.path.name}",

@@ -206,6 +206,11 @@ def capacity_facts(run: RunFolder) -> dict[str, Any]:
             )
     recommendation = data.get("recommendation")
     reason = recommendation.get("reason", "") if isinstance(recommendation, dict) else ""
+    llm: dict[str, Any] = data["llm"] if isinstance(data.get("llm"), dict) else {}
+    advice = llm.get("recommendation")
+    if isinstance(advice, dict) and advice.get("statement"):
+        reason = str(advice["statement"])  # an LLM sweep: sequences and workers
+    goodput = [r for r in llm.get("goodput_vs_offered") or [] if isinstance(r, dict)]
     model: dict[str, Any] = data["model"] if isinstance(data.get("model"), dict) else {}
     formulas: dict[str, Any] = model["formulas"] if isinstance(model.get("formulas"), dict) else {}
     predictions = [p for p in model.get("predictions") or [] if isinstance(p, dict)]
@@ -213,6 +218,7 @@ def capacity_facts(run: RunFolder) -> dict[str, Any]:
         "numbers": numbers,
         "reason": str(reason),
         "steps": [s for s in data.get("steps") or [] if isinstance(s, dict)],
+        "goodput": goodput,
         "model_name": str(model.get("name", "")),
         "formulas": [(str(k), str(v)) for k, v in formulas.items()],
         "predictions": predictions,

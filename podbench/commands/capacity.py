@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from capacity import (
     load_ramp,
     parse_slo,
     summarize_run,
+    token_slo,
     update_manifest,
     write_json,
 )
@@ -31,6 +33,7 @@ from podbench.errors import TargetUnreachable, UsageError
 from podbench.load_profile import resolve_profile
 from podbench.target import Target, add_target_arguments, real_target_from_args
 
+DEFAULT_SLO = "p95_ms<=500"
 HELP = "find the highest job rate that meets a latency SLO, and the workers a target rate needs"
 OVERRIDES = {
     "start_rps": float,
@@ -53,7 +56,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "its [capacity] table gives the steps (default capacity-step)",
     )
     parser.add_argument(
-        "--slo", default="p95_ms<=500", help="end-to-end job latency objective, e.g. 'p95_ms<=500'"
+        "--slo",
+        help="end-to-end job latency objective, e.g. 'p95_ms<=500' (the default); an LLM sweep "
+        '([capacity] submit = "openai_chat_stream") takes its objective from the profile\'s [llm] slo',
     )
     parser.add_argument(
         "--target-rps", type=float, help="job rate to recommend workers for (default: the knee)"
@@ -87,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    slo = parse_slo(args.slo)
     if args.target_rps is not None and args.target_rps <= 0:
         raise UsageError("--target-rps must be positive")
     overrides: dict[str, Any] = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
@@ -95,6 +99,7 @@ def _run(args: argparse.Namespace) -> int:
         overrides["submit"] = args.submit
     profile_path = resolve_profile(args.profile)
     ramp = load_ramp(profile_path, overrides)
+    slo = _objective(args.slo, ramp, profile_path)
     if args.emulator_config is not None and not args.emulator_config.is_file():
         raise UsageError(f"emulator config {str(args.emulator_config)!r} not found")
     _prepare_out(args.out)
@@ -109,6 +114,16 @@ def _run(args: argparse.Namespace) -> int:
         if ramp.emulator:
             _patch_emulator(emulator.target, emulator.admin_key, ramp.emulator)
         return _measure(emulator.target, emulator.api_key, ramp, slo, args, profile_path.stem, target_rps)
+
+
+def _objective(text: str | None, ramp: Ramp, profile: Path) -> Slo:
+    """The end-to-end SLO of --slo, or for an LLM sweep the profile's [llm] slo judged by goodput."""
+    if not ramp.is_llm:
+        return parse_slo(text or DEFAULT_SLO)
+    if text is not None:
+        raise UsageError("an LLM sweep is judged by the profile's [llm] slo and goodput_share, not --slo")
+    table = tomllib.loads(profile.read_text()).get("llm", {})
+    return token_slo(table.get("slo") if isinstance(table, dict) else None, ramp.goodput_share, str(profile))
 
 
 def _prepare_out(out: Path) -> None:
@@ -223,6 +238,9 @@ def _print_summary(payload: dict[str, Any], out: Path) -> None:
             f"model (M/M/c, {model['inputs']['workers']} workers, E[S] {model['inputs']['mean_execution_ms']} ms): "
             f"capacity {model['capacity_rps']} jobs/s, knee {model['knee_rps']} jobs/s"
         )
+    llm = payload.get("llm") or {}
+    if llm.get("recommendation"):
+        lines.append(f"LLM: {llm['recommendation']['statement']}")
     if payload["recommendation"]:
         lines.append(
             f"for {payload['target_rps']} jobs/s: workersMin {payload['recommended_workers_min']}, "

@@ -147,6 +147,12 @@ def test_capacity_chart():
     check_svg(charts_dist.capacity_chart([]), "no data")
 
 
+def test_goodput_chart():
+    rows = [{"offered_rps": r, "achieved_rps": min(r, 3), "goodput_rps": min(r, 2.5)} for r in (0.5, 1, 2, 3)]
+    check_svg(charts_dist.goodput_chart(rows, 2.0), "goodput", "knee")
+    check_svg(charts_dist.goodput_chart([{"offered_rps": 1, "goodput_rps": None}]), "no data")
+
+
 def test_limit_probe_chart():
     timeline = [[0.0, 0.0, 200, 1.0], [0.05, 0.05, 429, 1.0], [10.5, 10.5, 200, 1.0]]
     check_svg(charts_dist.limit_probe_chart("run", timeline, 10.0), "429", "not limited")
