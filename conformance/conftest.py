@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import pytest
 
 from conformance.client import ApiClient, ControlClient, Journal
+from conformance.detect import detect_workload
 from conformance.emulator_boot import booted_emulator
 from conformance.jobs import Jobs
 from conformance.plugin import (
+    INPUTS_KEY,
     PROFILE_KEY,
     RUN_KEY,
     pytest_addoption,
@@ -29,6 +31,7 @@ from conformance.profile import Profile
 from conformance.receiver import Receiver
 from conformance.timekeeper import Timekeeper
 from conformance.violations import HarnessError, Recording
+from conformance.workload import Workload
 from contract import env
 from contract.emulator_process import ADMIN_KEY_ENV, API_KEY_ENV
 from contract.target import MissingApiKey, Target
@@ -180,9 +183,17 @@ def _fresh_journal(journal: Journal, clock: Timekeeper) -> None:
     journal.entries.clear()
 
 
+@pytest.fixture(scope="session")
+def workload(pytestconfig: pytest.Config, api: ApiClient, clock: Timekeeper, profile: Profile) -> Workload:
+    """The worker's contract or the user's inputs, decided by one probe job (conformance/detect.py)."""
+    found = detect_workload(api, clock, profile, pytestconfig.stash[INPUTS_KEY])
+    pytestconfig.stash[RUN_KEY].worker = found.describe()
+    return found
+
+
 @pytest.fixture
-def jobs(api: ApiClient, clock: Timekeeper, profile: Profile) -> Iterator[Jobs]:
-    helper = Jobs(api, clock, profile)
+def jobs(api: ApiClient, clock: Timekeeper, profile: Profile, workload: Workload) -> Iterator[Jobs]:
+    helper = Jobs(api, clock, profile, workload)
     yield helper
     helper.cleanup()
 

@@ -92,6 +92,8 @@ class ConformanceRun:
     results: list[TestResult] = field(default_factory=list)
     target: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
+    worker: dict[str, Any] = field(default_factory=lambda: {"mode": "not probed"})
+    """Which worker the target runs: mode contract | foreign (| not probed), the user's input files."""
     journal: Journal | None = None
     estimate: dict[str, int] = field(default_factory=dict)
     started: str = field(default_factory=_now)
@@ -161,6 +163,7 @@ class ConformanceRun:
             "format": "podbench.conformance/1",
             "target": self.target,
             "profile": self.profile,
+            "worker": self.worker,
             "started": self.started,
             "ended": _now(),
             "traffic": {

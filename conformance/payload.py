@@ -1,7 +1,9 @@
 """Finding a body-size limit by bisection, cheaply: one buffer, about log2(range) requests.
 
 A probe body is valid JSON of exactly `size` bytes, `{"input":{"output":"ok","pad":"aaa…"}}`, cut
-from one preallocated buffer, so a 20 MiB search allocates 20 MiB once.
+from one preallocated buffer, so a 20 MiB search allocates 20 MiB once. For a foreign worker the
+input is the user's sample padded with the one extra key `pad`: a worker that refuses unknown keys
+fails such jobs, but what is judged is the HTTP acceptance of the body.
 
 A probe that gets no reply (connection refused or closed, timeout) is sent once more; a second
 silence is a HarnessError. It never moves the bisection: a target that went away, or a flaky
@@ -10,6 +12,7 @@ network, is not a limit (counting it as a refusal gave false violations at "limi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,14 +46,23 @@ class Boundary:
         }
 
 
+def padded_prefix(job_input: object) -> bytes:
+    """The start of a probe body whose input is `job_input` (an object) plus the key `pad`."""
+    if not isinstance(job_input, dict):
+        return PREFIX
+    text = json.dumps({"input": {**job_input, "pad": ""}}, separators=(",", ":"))
+    return text[: -len(SUFFIX)].encode()
+
+
 class BodyProber:
-    def __init__(self, send: Callable[[bytes], Reply | None], max_size: int) -> None:
+    def __init__(self, send: Callable[[bytes], Reply | None], max_size: int, prefix: bytes = PREFIX) -> None:
         self.send = send
+        self.prefix = prefix
         self.buffer = bytearray(b"a" * max_size)
-        self.buffer[: len(PREFIX)] = PREFIX
+        self.buffer[: len(prefix)] = prefix
 
     def body(self, size: int) -> bytes:
-        if size < len(PREFIX) + len(SUFFIX) or size > len(self.buffer):
+        if size < len(self.prefix) + len(SUFFIX) or size > len(self.buffer):
             raise HarnessError(f"cannot build a probe body of {size} bytes")
         self.buffer[size - len(SUFFIX) : size] = SUFFIX
         try:
@@ -59,12 +71,14 @@ class BodyProber:
             self.buffer[size - len(SUFFIX) : size] = b"a" * len(SUFFIX)
 
 
-def find_boundary(send: Callable[[bytes], Reply | None], low: int, high: int) -> Boundary:
+def find_boundary(
+    send: Callable[[bytes], Reply | None], low: int, high: int, prefix: bytes = PREFIX
+) -> Boundary:
     """Exact limit: the largest body accepted (2xx) and the smallest refused (4xx).
 
     `send` returns None when the probe got no reply; see the module docstring.
     """
-    prober = BodyProber(send, high * GROWTH_CAP + 1)
+    prober = BodyProber(send, high * GROWTH_CAP + 1, prefix)
     found = Boundary()
 
     def accepted(size: int) -> bool:

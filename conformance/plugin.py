@@ -19,11 +19,14 @@ from conformance.interrupts import count_ctrl_c_once
 from conformance.outcomes import ConformanceRun, TestResult, classify
 from conformance.profile import Profile
 from conformance.violations import HarnessError, Violation
+from conformance.workload import FLAGS, UserInputs
 from contract import env
 
 RUN_KEY = pytest.StashKey[ConformanceRun]()
 PROFILE_KEY = pytest.StashKey[Profile]()
 """The `--target-profile` file, read once before collection (absent without the option)."""
+INPUTS_KEY = pytest.StashKey[UserInputs]()
+"""The user's job inputs for a foreign worker (--input, --fail-input, --slow-input, --stream-input)."""
 PLACEMENTS = ("portable", "emulator_only")
 DEFAULT_BUDGET = {"jobs": 1, "requests": 6}
 
@@ -72,6 +75,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "emulator-only tests against --target-url; admin key from $PODBENCH_EMULATOR_ADMIN_KEY",
     )
     group.addoption("--run-slow", action="store_true", help="run tests that wait documented real time")
+    for kind, flag in FLAGS.items():
+        group.addoption(
+            flag,
+            dest=f"conformance_{kind}_input",
+            metavar="FILE",
+            help={
+                "sample": 'a foreign worker\'s sample job, {"input": {...}} (default ./test_input.json)',
+                "fail": "a foreign worker's input that makes its job FAILED",
+                "slow": "a foreign worker's input whose job runs 15 s or more",
+                "stream": "a foreign worker's input whose generator yields chunks over a few seconds",
+            }[kind],
+        )
     group.addoption(
         "--allow-destructive", action="store_true", help="let tests purge the queue or flood a real endpoint"
     )
@@ -93,6 +108,12 @@ def pytest_configure(config: pytest.Config) -> None:
         or not (config.getoption("--target-url") or os.environ.get(env.ENDPOINT_BASE_URL)),
     )
     count_ctrl_c_once(config)
+    try:  # an unreadable input file is one usage error before any test
+        config.stash[INPUTS_KEY] = UserInputs.from_files(
+            {kind: config.getoption(f"conformance_{kind}_input") for kind in FLAGS}
+        )
+    except HarnessError as error:
+        raise pytest.UsageError(str(error)) from None
     profile_path = config.getoption("--target-profile")
     if profile_path:
         try:  # a bad profile is one usage error before any test, not a harness error in every test

@@ -10,6 +10,7 @@ from conformance.jobs import Jobs
 from conformance.plugin import verifies
 from conformance.timekeeper import Timekeeper
 from conformance.violations import Recording
+from conformance.workload import Workload
 
 pytestmark = pytest.mark.budget(jobs=4, requests=20)
 
@@ -17,11 +18,10 @@ pytestmark = pytest.mark.budget(jobs=4, requests=20)
 @pytest.mark.portable
 @verifies("cancel.queued")
 def test_cancel_removes_a_queued_job_before_it_starts(
-    api: ApiClient, jobs: Jobs, clock: Timekeeper, record: Recording
+    api: ApiClient, jobs: Jobs, clock: Timekeeper, workload: Workload, record: Recording
 ) -> None:
-    jobs.fill_workers(30)
-    queued = jobs.submit({"output": "never runs"}, blocker=True)
-    before = jobs.status(queued).body.get("status")
+    queued = jobs.queued_job(workload.completing("never runs"))
+    before = "IN_QUEUE"
     reply = api.cancel(queued)
     checks.status_is("cancel.queued", reply, 200)
     body = checks.json_reply("cancel.queued", reply)
@@ -45,8 +45,10 @@ def test_cancel_removes_a_queued_job_before_it_starts(
 
 @pytest.mark.portable
 @verifies("cancel.in_progress")
-def test_cancel_stops_a_running_job(api: ApiClient, jobs: Jobs, clock: Timekeeper, record: Recording) -> None:
-    job_id = jobs.submit({"sleep": 3, "output": "should not finish"}, blocker=True)
+def test_cancel_stops_a_running_job(
+    api: ApiClient, jobs: Jobs, clock: Timekeeper, workload: Workload, record: Recording
+) -> None:
+    job_id = jobs.submit(workload.slow(3, "should not finish"), blocker=True)
     jobs.wait_for(job_id, {"IN_PROGRESS"})
     reply = api.cancel(job_id)
     checks.status_is("cancel.in_progress", reply, 200)
@@ -56,7 +58,7 @@ def test_cancel_stops_a_running_job(api: ApiClient, jobs: Jobs, clock: Timekeepe
         expected="status CANCELLED",
         observed=reply.body,
     )
-    clock.pass_time(4)
+    clock.pass_time(4 if workload.contract else 4 + jobs.profile.slack_s)
     after = jobs.status(job_id).body
     record(reply=reply.body, after=after)
     checks.that(
@@ -69,9 +71,8 @@ def test_cancel_stops_a_running_job(api: ApiClient, jobs: Jobs, clock: Timekeepe
 
 @pytest.mark.portable
 @verifies("cancel.schema")
-def test_cancel_reply_matches_the_documented_shape(api: ApiClient, jobs: Jobs) -> None:
-    jobs.fill_workers(30)
-    queued = jobs.submit({"output": "x"}, blocker=True)
+def test_cancel_reply_matches_the_documented_shape(api: ApiClient, jobs: Jobs, workload: Workload) -> None:
+    queued = jobs.queued_job(workload.completing("x"))
     reply = api.cancel(queued)
     body = checks.json_reply("cancel.schema", reply)
     checks.matches_schema("cancel.schema", "cancel", body)
@@ -80,8 +81,10 @@ def test_cancel_reply_matches_the_documented_shape(api: ApiClient, jobs: Jobs) -
 
 @pytest.mark.portable
 @verifies("cancel.final_reply")
-def test_cancel_of_a_finished_job_is_recorded(api: ApiClient, jobs: Jobs, record: Recording) -> None:
-    job_id = jobs.submit({"output": "finished"})
+def test_cancel_of_a_finished_job_is_recorded(
+    api: ApiClient, jobs: Jobs, workload: Workload, record: Recording
+) -> None:
+    job_id = jobs.submit(workload.completing("finished"))
     jobs.wait_final(job_id)
     reply = api.cancel(job_id)
     after = jobs.status(job_id)

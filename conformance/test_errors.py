@@ -12,6 +12,7 @@ from conformance.client import ApiClient
 from conformance.jobs import Jobs
 from conformance.plugin import verifies
 from conformance.violations import Recording
+from conformance.workload import Workload
 
 pytestmark = pytest.mark.budget(jobs=0, requests=4)
 
@@ -137,14 +138,16 @@ def test_a_bare_key_without_bearer_is_accepted(api: ApiClient) -> None:
 
 @pytest.mark.portable
 @verifies("policy.out_of_range_reply")
-def test_out_of_range_policy_values_are_recorded(api: ApiClient, jobs: Jobs, record: Recording) -> None:
+def test_out_of_range_policy_values_are_recorded(
+    api: ApiClient, jobs: Jobs, workload: Workload, record: Recording
+) -> None:
     cases = {
         "executionTimeout_1000": {"executionTimeout": 1000},
         "ttl_1000": {"ttl": 1000},
         "executionTimeout_8_days": {"executionTimeout": 8 * 86_400_000},
     }
     for name, policy in cases.items():
-        reply = api.run({"output": name}, policy=policy)
+        reply = api.run(workload.completing(name), policy=policy)
         record(**{name: [reply.status, reply.body or reply.text[:200]]})
         if reply.status == 200 and isinstance(reply.body, dict):
             jobs.to_cancel.append(reply.body["id"])

@@ -9,11 +9,12 @@ import requests
 
 from conformance import checks
 from conformance.client import ApiClient, Reply
-from conformance.payload import Boundary, find_boundary
+from conformance.payload import Boundary, find_boundary, padded_prefix
 from conformance.plugin import verifies
 from conformance.profile import Profile
 from conformance.timekeeper import Timekeeper
 from conformance.violations import HarnessError, Recording, Severity
+from conformance.workload import Workload
 
 # The first test of each operation bisects (about 21 bodies of up to 10 or 20 MB); the second reuses it.
 RUN_BUDGET = pytest.mark.budget(jobs=22, requests=22, upload_mb=220)
@@ -41,11 +42,14 @@ def _sender(api: ApiClient, clock: Timekeeper, operation: str) -> Callable[[byte
     return send
 
 
-def boundary(api: ApiClient, clock: Timekeeper, profile: Profile, operation: str) -> Boundary:
+def boundary(
+    api: ApiClient, clock: Timekeeper, profile: Profile, workload: Workload, operation: str
+) -> Boundary:
     if operation not in _found:
         low, high = profile.run_body if operation == "run" else profile.runsync_body
+        prefix = padded_prefix(workload.completing("ok"))
         try:
-            _found[operation] = find_boundary(_sender(api, clock, operation), low, high)
+            _found[operation] = find_boundary(_sender(api, clock, operation), low, high, prefix)
         except HarnessError as error:
             _found[operation] = error  # the second test of the operation fails the same way, sending nothing
     found = _found[operation]
@@ -76,9 +80,9 @@ def _check_limit(claim_id: str, found: Boundary, low: int, high: int) -> None:
 @RUN_BUDGET
 @verifies("run.payload_limit")
 def test_run_body_limit_is_10_mb(
-    api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording
+    api: ApiClient, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    found = boundary(api, clock, profile, "run")
+    found = boundary(api, clock, profile, workload, "run")
     record(**found.measured())
     _check_limit("run.payload_limit", found, *profile.run_body)
 
@@ -87,9 +91,9 @@ def test_run_body_limit_is_10_mb(
 @NO_BUDGET
 @verifies("run.payload_refusal")
 def test_run_oversized_body_is_refused_with_400_and_a_problem_body(
-    api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording
+    api: ApiClient, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    found = boundary(api, clock, profile, "run")
+    found = boundary(api, clock, profile, workload, "run")
     record(**found.measured())
     refusal = found.refusal
     checks.that(
@@ -107,9 +111,9 @@ def test_run_oversized_body_is_refused_with_400_and_a_problem_body(
 @RUNSYNC_BUDGET
 @verifies("runsync.payload_limit")
 def test_runsync_body_limit_is_20_mb(
-    api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording
+    api: ApiClient, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    found = boundary(api, clock, profile, "runsync")
+    found = boundary(api, clock, profile, workload, "runsync")
     record(**found.measured())
     _check_limit("runsync.payload_limit", found, *profile.runsync_body)
 
@@ -118,7 +122,7 @@ def test_runsync_body_limit_is_20_mb(
 @NO_BUDGET
 @verifies("runsync.payload_refusal")
 def test_runsync_oversized_body_reply_is_recorded(
-    api: ApiClient, clock: Timekeeper, profile: Profile, record: Recording
+    api: ApiClient, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    found = boundary(api, clock, profile, "runsync")
+    found = boundary(api, clock, profile, workload, "runsync")
     record(**found.measured())

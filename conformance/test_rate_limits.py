@@ -32,6 +32,7 @@ from conformance.ratelimit_probe import (
 from conformance.ratelimit_profile import RateLimit
 from conformance.timekeeper import Timekeeper
 from conformance.violations import HarnessError, Recording, Severity, Violation
+from conformance.workload import Workload
 
 FLOOD_THREADS = 64
 POOL_SIZE = 512
@@ -159,7 +160,7 @@ def _first_broken_excerpt(replies: list[Reply | None]) -> str:
     return next((r.exchange for r in replies if r is not None and r.status >= 500), "")
 
 
-def hold_call(api: ApiClient, operation: str, job_id: str, wait_ms: int) -> Call:
+def hold_call(api: ApiClient, operation: str, job_id: str, wait_ms: int, long_job: object = None) -> Call:
     """A call the server holds for `wait_ms` (target time): runsync on a long job, or an empty stream."""
     timeout = wait_ms / 1000 + 60
     if operation == "runsync":
@@ -170,7 +171,7 @@ def hold_call(api: ApiClient, operation: str, job_id: str, wait_ms: int) -> Call
                 api,
                 "POST",
                 "runsync",
-                json_body={"input": {"sleep": 600}},
+                json_body={"input": {"sleep": 600} if long_job is None else long_job},
                 params={"wait": wait_ms},
                 timeout=timeout,
             )
@@ -196,6 +197,7 @@ def test_one_call_over_the_concurrency_limit_gets_429_and_a_freed_slot_is_usable
     clock: Timekeeper,
     jobs: Jobs,
     profile: Profile,
+    workload: Workload,
     record: Recording,
 ) -> None:
     expected = expectation(operation, profile, control_client)
@@ -203,7 +205,8 @@ def test_one_call_over_the_concurrency_limit_gets_429_and_a_freed_slot_is_usable
     if limit.concurrency is None:
         pytest.skip(f"{operation}: the profile gives no concurrency limit")
     claim = "ratelimit.concurrency"
-    job_id = jobs.submit({"sleep": 600}, blocker=True) if operation == "stream" else ""
+    long_job = workload.slow(600)  # held calls need a job that does not end while they wait
+    job_id = jobs.submit(long_job, blocker=True) if operation == "stream" else ""
     # a rate high enough that only concurrency can refuse the few calls this test sends
     table = {operation: RateLimit(max(limit.rate, 1000), limit.window_s, limit.concurrency)}
     held: list[Held] = []
@@ -211,7 +214,11 @@ def test_one_call_over_the_concurrency_limit_gets_429_and_a_freed_slot_is_usable
     try:
         with emulator_limits(control_client, clock, table):
             held = [
-                Held(hold_call(probe_api, operation, job_id, SHORT_HOLD_MS if i == 0 else LONG_HOLD_MS))
+                Held(
+                    hold_call(
+                        probe_api, operation, job_id, SHORT_HOLD_MS if i == 0 else LONG_HOLD_MS, long_job
+                    )
+                )
                 for i in range(limit.concurrency)
             ]
             wait_in_flight(
@@ -221,7 +228,8 @@ def test_one_call_over_the_concurrency_limit_gets_429_and_a_freed_slot_is_usable
                 raise failed  # our side (e.g. the target went away), not a finding
             early = [status_of(h.reply) for h in held if h.done]
             over = clock.while_held(
-                hold_call(probe_api, operation, job_id, PROBE_HOLD_MS), advance_s=PROBE_HOLD_MS / 1000 + 0.5
+                hold_call(probe_api, operation, job_id, PROBE_HOLD_MS, long_job),
+                advance_s=PROBE_HOLD_MS / 1000 + 0.5,
             )
             probes.append(over)
             record(operation=operation, concurrency=limit.concurrency, over_limit_status=status_of(over))
@@ -251,7 +259,8 @@ def test_one_call_over_the_concurrency_limit_gets_429_and_a_freed_slot_is_usable
             )
             wait_in_flight(control_client, clock, operation, limit.concurrency - 1, settle_s=0.0)
             freed = clock.while_held(
-                hold_call(probe_api, operation, job_id, PROBE_HOLD_MS), advance_s=PROBE_HOLD_MS / 1000 + 0.5
+                hold_call(probe_api, operation, job_id, PROBE_HOLD_MS, long_job),
+                advance_s=PROBE_HOLD_MS / 1000 + 0.5,
             )
             probes.append(freed)
             record(freed_slot_status=status_of(freed))

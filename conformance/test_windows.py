@@ -1,6 +1,7 @@
 """Expiry windows: result retention (/run 30 min, /runsync 60 s), `?ttl=`, `policy.ttl`,
 `policy.executionTimeout`. On the emulator the clock is advanced; on a real target these wait
-the documented time (marked slow)."""
+the documented time: the long ones are marked slow, the short ones (`?ttl=` of 6 s, `policy.ttl`
+of 10 s) take seconds and always run."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from conformance.plugin import verifies
 from conformance.profile import Profile
 from conformance.timekeeper import Timekeeper
 from conformance.violations import Recording, Severity
-
-pytestmark = pytest.mark.slow
+from conformance.workload import Workload
 
 
 def _kept_then_gone(
@@ -49,21 +49,23 @@ def _kept_then_gone(
 
 
 @pytest.mark.portable
+@pytest.mark.slow
 @verifies("run.retention")
 def test_run_results_are_available_for_30_minutes(
-    jobs: Jobs, clock: Timekeeper, profile: Profile, record: Recording
+    jobs: Jobs, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    job_id = jobs.submit({"output": "kept"})
+    job_id = jobs.submit(workload.completing("kept"))
     jobs.wait_final(job_id)
     _kept_then_gone("run.retention", jobs, clock, job_id, profile.run_retention_s, profile.slack_s, record)
 
 
 @pytest.mark.portable
+@pytest.mark.slow
 @verifies("runsync.retention")
 def test_runsync_results_are_available_for_60_seconds(
-    jobs: Jobs, clock: Timekeeper, profile: Profile, record: Recording
+    jobs: Jobs, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    body = checks.json_reply("runsync.retention", jobs.runsync({"output": "brief"}))
+    body = checks.json_reply("runsync.retention", jobs.runsync(workload.completing("brief")))
     checks.that("runsync.retention", body.get("status") == "COMPLETED", expected="COMPLETED", observed=body)
     _kept_then_gone(
         "runsync.retention", jobs, clock, body["id"], profile.runsync_retention_s, profile.slack_s, record
@@ -73,9 +75,9 @@ def test_runsync_results_are_available_for_60_seconds(
 @pytest.mark.portable
 @verifies("status.ttl")
 def test_status_ttl_removes_the_result_sooner(
-    jobs: Jobs, clock: Timekeeper, profile: Profile, record: Recording
+    jobs: Jobs, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    job_id = jobs.submit({"output": "short-lived"})
+    job_id = jobs.submit(workload.completing("short-lived"))
     jobs.wait_final(job_id)
     first = jobs.status(job_id, ttl_ms=6000)
     checks.status_is("status.ttl", first, 200)
@@ -93,8 +95,10 @@ def test_status_ttl_removes_the_result_sooner(
 
 @pytest.mark.portable
 @verifies("status.ttl_meaning")
-def test_what_status_ttl_governs_is_recorded(jobs: Jobs, clock: Timekeeper, record: Recording) -> None:
-    job_id = jobs.submit({"sleep": 20, "output": "ttl while running"}, blocker=True)
+def test_what_status_ttl_governs_is_recorded(
+    jobs: Jobs, clock: Timekeeper, workload: Workload, record: Recording
+) -> None:
+    job_id = jobs.submit(workload.slow(20, "ttl while running"), blocker=True)
     jobs.wait_for(job_id, {"IN_PROGRESS"})
     jobs.status(job_id, ttl_ms=6000)
     clock.pass_time(3)
@@ -112,10 +116,15 @@ def test_what_status_ttl_governs_is_recorded(jobs: Jobs, clock: Timekeeper, reco
 @pytest.mark.portable
 @verifies("policy.ttl")
 def test_policy_ttl_deletes_the_job_even_mid_run(
-    jobs: Jobs, clock: Timekeeper, profile: Profile, record: Recording
+    jobs: Jobs, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    job_id = jobs.submit({"sleep": 60, "output": "never seen"}, blocker=True, policy={"ttl": 10_000})
-    jobs.wait_for(job_id, {"IN_PROGRESS"})
+    """Mid-run with a long job (the contract, or --slow-input); with only the sample input, a job
+    that completed is deleted all the same once its 10 s from submission are over."""
+    if workload.can_block():
+        job_id = jobs.submit(workload.slow(60, "never seen"), blocker=True, policy={"ttl": 10_000})
+        jobs.wait_for(job_id, {"IN_PROGRESS"})
+    else:
+        job_id = jobs.submit(workload.completing("never seen"), policy={"ttl": 10_000})
     clock.pass_time(10 + profile.slack_s)
     after = jobs.status(job_id)
     record(status_after_ttl=after.status, body=after.body)
@@ -129,9 +138,13 @@ def test_policy_ttl_deletes_the_job_even_mid_run(
 
 
 @pytest.mark.portable
+@pytest.mark.slow
 @verifies("policy.execution_timeout")
-def test_execution_timeout_fails_the_job(jobs: Jobs, profile: Profile, record: Recording) -> None:
-    job_id = jobs.submit({"sleep": 60, "output": "too slow"}, blocker=True, policy={"executionTimeout": 5000})
+def test_execution_timeout_fails_the_job(
+    jobs: Jobs, profile: Profile, workload: Workload, record: Recording
+) -> None:
+    job_input = workload.slow(60, "too slow")
+    job_id = jobs.submit(job_input, blocker=True, policy={"executionTimeout": 5000})
     final = jobs.wait_final(job_id, within_s=5 + profile.job_timeout_s)
     record(status=final.get("status"), error=final.get("error"), executionTime=final.get("executionTime"))
     checks.that(
@@ -143,11 +156,12 @@ def test_execution_timeout_fails_the_job(jobs: Jobs, profile: Profile, record: R
 
 
 @pytest.mark.portable
+@pytest.mark.slow
 @verifies("retry.expired")
 def test_an_expired_job_cannot_be_retried(
-    api: ApiClient, jobs: Jobs, clock: Timekeeper, profile: Profile, record: Recording
+    api: ApiClient, jobs: Jobs, clock: Timekeeper, profile: Profile, workload: Workload, record: Recording
 ) -> None:
-    body = checks.json_reply("retry.expired", jobs.runsync({"fail": "expire me"}))
+    body = checks.json_reply("retry.expired", jobs.runsync(workload.failing("expire me")))
     checks.that("retry.expired", body.get("status") == "FAILED", expected="FAILED", observed=body)
     clock.pass_time(profile.runsync_retention_s + profile.slack_s)
     reply = api.retry(body["id"])

@@ -7,6 +7,7 @@ stream's long-poll) go through `while_held()`, which advances the clock while th
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,29 @@ from contract.polling import backoff
 T = TypeVar("T")
 REAL_TIME_CAP_S = 120.0
 """No single wait in the suite may take longer than this in real time on a manual clock."""
+ANNOUNCE_EVERY_S = 10.0
+"""A wait that lasts longer says what it waits for, then again every as many seconds."""
+
+
+class Announcer:
+    """Says on the terminal what a long wait waits for (past pytest's capture: the user sees it live)."""
+
+    def __init__(self, what: str, bound_s: float) -> None:
+        self.what, self.bound_s = what, bound_s
+        self.started = time.perf_counter()
+        self.next_s = ANNOUNCE_EVERY_S
+
+    def tick(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        if elapsed < self.next_s:
+            return
+        self.next_s = elapsed + ANNOUNCE_EVERY_S
+        stream = sys.__stderr__
+        if stream is not None:
+            stream.write(
+                f"conformance: waiting for {self.what} ({elapsed:.0f} s so far, at most {self.bound_s:.0f} s)\n"
+            )
+            stream.flush()
 
 
 class WaitTimeout(HarnessError):
@@ -37,15 +61,23 @@ class Timekeeper:
         if self.control is not None:
             self.control.advance(seconds)
             time.sleep(0.005)  # let the woken workers run before the next request
-        else:
+        elif seconds <= ANNOUNCE_EVERY_S:
             time.sleep(seconds)
+        else:  # a documented window on a real clock: said, so a quiet terminal is not a hung run
+            announcer = Announcer(f"{seconds:g} s of the target's time to pass", seconds)
+            end = time.perf_counter() + seconds
+            while (left := end - time.perf_counter()) > 0:
+                time.sleep(min(left, 1.0))
+                announcer.tick()
 
     def poll(self, fetch: Callable[[], T], done: Callable[[T], bool], *, within_s: float, what: str) -> T:
         """Call `fetch` until `done(result)`, letting up to `within_s` seconds of target time pass."""
         waited = 0.0
         steps = backoff(0.25, 1.5, 5.0) if self.manual else backoff(0.05, 1.5, 2.0)
         started = time.perf_counter()
+        announcer = Announcer(what, within_s if not self.manual else REAL_TIME_CAP_S + within_s)
         while True:
+            announcer.tick()
             result = fetch()
             if done(result):
                 return result
@@ -56,9 +88,9 @@ class Timekeeper:
             waited += step
 
     def while_held(self, call: Callable[[], T], *, advance_s: float, step_s: float = 0.5) -> T:
-        """Run a call the server may hold open, moving a manual clock by up to `advance_s` meanwhile."""
-        if self.control is None:
-            return call()
+        """Run a call the server may hold open, moving a manual clock by up to `advance_s` meanwhile.
+
+        On a real clock the call's own HTTP timeout bounds it; past 10 s it is announced."""
         box: dict[str, T | BaseException] = {}
 
         def target() -> None:
@@ -70,12 +102,16 @@ class Timekeeper:
         thread = threading.Thread(target=target, daemon=True)
         thread.start()
         moved = 0.0
-        while thread.is_alive() and moved < advance_s:
-            thread.join(0.03)
-            if thread.is_alive():
+        announcer = Announcer("a reply the target may hold (runsync wait, stream long-poll)", advance_s)
+        while thread.is_alive() and (self.control is None or moved < advance_s):
+            thread.join(0.03 if self.control is not None else 0.5)
+            announcer.tick()
+            if thread.is_alive() and self.control is not None:
                 self.control.advance(step_s)
                 moved += step_s
-        thread.join(REAL_TIME_CAP_S)
+        while thread.is_alive() and time.perf_counter() - announcer.started < REAL_TIME_CAP_S:
+            thread.join(0.5)
+            announcer.tick()
         if "error" in box:
             error = box["error"]
             assert isinstance(error, BaseException)

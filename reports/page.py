@@ -199,6 +199,7 @@ def report_context(
         "llm": llm_facts(run, data_uri) if run.has_load else None,
         "conformance": conformance,
         "claims": sections.conformance_rows(run),
+        "worker": sections.conformance_worker(run),
         "uncovered": (run.conformance or {}).get("summary", {}).get("uncovered_claims") or [],
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from reports.evidence import algorithm_name, evidence_view, plain
@@ -107,6 +108,25 @@ def _text(value: Any, limit: int = 600) -> str:
     return redact_text(value if isinstance(value, str) else readable(value, limit))[:limit]
 
 
+def _skip_reason(claim: dict[str, Any]) -> str:
+    results = claim.get("results") or []
+    reasons = [str(r.get("message")) for r in results if isinstance(r, dict) and r.get("message")]
+    return _text(reasons[0], 300) if reasons else ""
+
+
+def conformance_worker(run: RunFolder) -> dict[str, Any] | None:
+    """Which worker the suite judged: podbench's contract, or a foreign worker with the user's inputs."""
+    worker = (run.conformance or {}).get("worker")
+    if not isinstance(worker, dict) or not worker.get("mode"):
+        return None
+    given = worker.get("inputs")
+    inputs: dict[str, Any] = given if isinstance(given, dict) else {}
+    return {
+        "mode": str(worker["mode"]),
+        "inputs": ", ".join(f"{kind}: {Path(str(path)).name}" for kind, path in sorted(inputs.items())),
+    }
+
+
 def conformance_rows(run: RunFolder) -> list[dict[str, Any]]:
     """One row per claim, violations first, excerpts redacted again."""
     claims = [c for c in (run.conformance or {}).get("claims") or [] if isinstance(c, dict)]
@@ -131,6 +151,7 @@ def conformance_rows(run: RunFolder) -> list[dict[str, Any]]:
                 "expected": _text(claim.get("expected")),
                 "observed": _text(claim.get("observed")),
                 "severity": _text(claim.get("severity")),
+                "skip_reason": _skip_reason(claim) if outcome == "skipped" else "",
             }
         )
     rows.sort(key=lambda r: (OUTCOME_ORDER.get(r["outcome"], 6), r["id"]))

@@ -24,6 +24,12 @@ from podbench.errors import UsageError
 from podbench.target import add_target_arguments, real_target_from_args
 
 HELP = "check an endpoint against every documented claim of the API (default: the embedded emulator)"
+INPUT_FLAGS = {
+    "--input": 'sample job {"input": {...}} of your worker (default ./test_input.json when present)',
+    "--fail-input": "an input your worker answers with a FAILED job (failure claims)",
+    "--slow-input": "an input whose job runs 15 s or more (queued, cancel, timeout claims)",
+    "--stream-input": "an input whose generator yields chunks over a few seconds (stream claims)",
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +66,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-k", dest="select", metavar="EXPR", help="only tests matching this pytest -k expression"
     )
+    worker = parser.add_argument_group(
+        "a worker that does not speak podbench's worker contract (detected with one probe job)"
+    )
+    for flag, meaning in INPUT_FLAGS.items():
+        worker.add_argument(flag, type=Path, metavar="FILE", help=meaning)
 
 
 def suite_dir() -> Path:
@@ -113,7 +124,25 @@ def pytest_command(args: argparse.Namespace, out: Path, environ: dict[str, str])
         cmd += ["--webhook-listen-port", str(args.webhook_listen_port)]
     if args.select:
         cmd += ["-k", args.select]
+    for flag in INPUT_FLAGS:
+        path: Path | None = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if path is None:
+            continue
+        _check_input_file(flag, path)
+        cmd += [flag, str(path.resolve())]
     return cmd
+
+
+def _check_input_file(flag: str, path: Path) -> None:
+    """Read now, so a wrong file is one line and exit 2, not a usage error deep in pytest."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{flag} {path}: file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{flag} {path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or "input" not in data:
+        raise UsageError(f'{flag} {path}: expected {{"input": {{...}}}}')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,8 +174,9 @@ def run(args: argparse.Namespace) -> int:
     _update_manifest(
         out, verdict.get("target", {}), started, _now(), interrupted=interrupted or pytest_code == 2
     )
+    mode = (verdict.get("worker") or {}).get("mode", "not probed")
     print(
-        f"podbench conform: {summary.get('passed', 0)} claims passed, {summary.get('violated', 0)} violated, "
+        f"podbench conform: worker {mode}; {summary.get('passed', 0)} claims passed, {summary.get('violated', 0)} violated, "
         f"{summary.get('recorded', 0)} recorded, {summary.get('harness_errors', 0)} harness errors, "
         f"{summary.get('skipped', 0)} skipped; uncovered: {len(summary.get('uncovered_claims', []))} -> {result_file}"
     )

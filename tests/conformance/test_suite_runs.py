@@ -21,6 +21,7 @@ def test_the_whole_suite_passes_against_the_emulator(tmp_path):
     )  # the 429 suite (conformance/test_rate_limits*.py) covers owner "ratelimit"
     assert summary["skipped"] == 0 and summary["tests"] >= 60
     assert result.verdict["target"]["embedded_emulator"] is True
+    assert result.verdict["worker"]["mode"] == "contract"  # one probe job told
     assert result.verdict["traffic"]["requests_sent"] > 0
 
 

@@ -101,3 +101,20 @@ def test_report_has_no_script_but_the_print_helper(rendered, name):
     html = rendered(name)
     assert html.count("<script") == 1 and "beforeprint" in html
     assert "<link" not in html and "@import" not in html and "url(" not in html
+
+
+def test_the_conformance_section_names_the_worker_mode_and_why_claims_were_skipped(result_folder):
+    import json
+
+    from reports import build_report
+
+    folder = result_folder("conformance_only")
+    verdict = json.loads((folder / "conformance.json").read_text())
+    verdict["worker"] = {"mode": "foreign", "inputs": {"sample": "/somewhere/test_input.json"}}
+    claim = verdict["claims"][0]
+    claim["outcome"] = "skipped"
+    claim["results"] = [{"message": "foreign worker: needs a job that fails; pass --fail-input FILE"}]
+    (folder / "conformance.json").write_text(json.dumps(verdict))
+    html = build_report(folder).path.read_text()
+    assert "Worker: <strong>foreign</strong>" in html and "sample: test_input.json" in html
+    assert "pass --fail-input FILE" in html
