@@ -115,12 +115,15 @@ class Jobs:
     def queued_job(self, job_input: Any) -> str:
         """A job seen IN_QUEUE: the running workers filled, then submits until one stays queued."""
         if self.workload.can_block():
+            self.fill_workers()
             for _ in range(MAX_BLOCKERS):
-                self.fill_workers()
                 job_id = self.submit(job_input, blocker=True)
                 if self.state(job_id) == "IN_QUEUE":
                     return job_id
-            raise HarnessError(f"no job stayed IN_QUEUE behind {MAX_BLOCKERS} rounds of long jobs")
+                # a worker had room after all (a free slot of a concurrent worker, a worker that
+                # just started): one more long job for it, then try again
+                self.submit(self.workload.slow(600), blocker=True)
+            raise HarnessError(f"no job stayed IN_QUEUE behind {MAX_BLOCKERS} long jobs")
         # no long job at hand (foreign worker, no --slow-input): bursts of the sample input,
         # growing until the last job of a burst is still waiting behind the others
         sent, size = 0, 4

@@ -9,6 +9,7 @@ intended send; 429s, timeouts and other failures are counted apart.
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ class PodbenchUser(FastHttpUser):
     wait_time = constant(0)
     concurrency = 1
     host = RUNTIME.plan.base_url or None
+    instances: ClassVar[int] = 0
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -96,6 +98,12 @@ class PodbenchUser(FastHttpUser):
         self.body = json.dumps({"input": job_input(self.spec)}).encode()
         self.trace_body: bytes | None = None
         """The body of the replayed trace row being sent (None: `body`)."""
+        self.bodies = [
+            json.dumps({"input": job_input(Flow(self.flow, 0.0, 0, data, self.spec.payload_bytes))}).encode()
+            for data in plan.job_inputs
+        ]
+        PodbenchUser.instances += 1  # a reproducible draw per user: seed, flow, order of creation
+        self.rng = random.Random(f"{plan.seed}:{self.flow}:{PodbenchUser.instances}")
 
     @task
     def tick(self) -> None:
@@ -148,7 +156,8 @@ class PodbenchUser(FastHttpUser):
         self, op: str, intended: float | None, *, setup: bool = False, body: bytes | None = None
     ) -> Reply:
         path = "/run" if op == "run" else self._runsync_path()
-        body = body or (None if setup else self.trace_body) or self.body
+        chosen = self.rng.choice(self.bodies) if self.bodies else self.body
+        body = body or (None if setup else self.trace_body) or chosen
         reply = self.call(op, "POST", path, body=body, intended=intended, setup=setup)
         if reply.ok and not setup:
             RUNTIME.recorder.count(reply.sent, op, "jobs_submitted")

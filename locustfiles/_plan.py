@@ -112,6 +112,9 @@ class Plan:
     """With `arrival = "gamma"`: the shape of the gaps (1 is Poisson; lower is burstier)."""
     llm_slo: dict[str, float] = field(default_factory=dict)
     """Goodput thresholds of LLM requests: `ttft_ms`, `tpot_ms`, `e2e_ms` (each optional)."""
+    job_inputs: tuple[Any, ...] = ()
+    """A user's own job inputs (a worker that does not speak the contract): each job's input is
+    drawn from these instead of its flow's `input` (the retry flow keeps its failing one)."""
 
     def scale_at(self, t: float) -> float:
         """The stage multiplier in force `t` seconds after the schedule started."""
@@ -154,14 +157,25 @@ def smoke_plan() -> Plan:
 def plan_from_dict(data: Mapping[str, Any]) -> Plan:
     flows = {name: Flow(name=name, **spec) for name, spec in data["flows"].items()}
     stages = tuple(Stage(**s) for s in data["stages"])
-    scalars = {k: v for k, v in data.items() if k not in ("flows", "stages", "notes")}
-    return Plan(flows=flows, stages=stages, notes=tuple(data.get("notes", ())), **scalars)
+    scalars = {k: v for k, v in data.items() if k not in ("flows", "stages", "notes", "job_inputs")}
+    return Plan(
+        flows=flows,
+        stages=stages,
+        notes=tuple(data.get("notes", ())),
+        job_inputs=tuple(data.get("job_inputs", ())),
+        **scalars,
+    )
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     return {
-        **{k: getattr(plan, k) for k in Plan.__dataclass_fields__ if k not in ("flows", "stages", "notes")},
+        **{
+            k: getattr(plan, k)
+            for k in Plan.__dataclass_fields__
+            if k not in ("flows", "stages", "notes", "job_inputs")
+        },
         "notes": list(plan.notes),
+        "job_inputs": list(plan.job_inputs),
         "stages": [vars(s) for s in plan.stages],
         "flows": {name: {k: v for k, v in vars(f).items() if k != "name"} for name, f in plan.flows.items()},
     }

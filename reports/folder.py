@@ -38,6 +38,10 @@ class RunFolder:
     limits: JsonObject | None = None
     capacity: JsonObject | None = None
     simulation: JsonObject | None = None
+    worker: JsonObject | None = None
+    """worker.json: the user's worker file run behind the emulator (file, SDK version, cold starts)."""
+    hub_tests: JsonObject | None = None
+    """hub_tests.json: the worker's RunPod Hub tests, each a job with a timeout."""
     notes: list[str] = field(default_factory=list)
     """Why a part present on disk was not used, in words for the report."""
 
@@ -68,6 +72,8 @@ def read_folder(path: str | Path) -> RunFolder:
     run.limits = _json(root, "limits.json", run.notes, require_key="operations")
     run.capacity = _json(root, "capacity.json", run.notes)
     run.simulation = _json(root, "simulation.json", run.notes, require_key="settings")
+    run.worker = _json(root, "worker.json", run.notes)
+    run.hub_tests = _json(root, "hub_tests.json", run.notes, require_key="tests")
     run.intervals = _csv(root, "intervals.csv", INTERVAL_COLUMNS, run.notes)
     run.health = _csv(root, "health.csv", HEALTH_COLUMNS, run.notes)
     run.jobs = _csv(root, "jobs.csv", JOBS_COLUMNS, run.notes)

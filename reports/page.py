@@ -200,6 +200,7 @@ def report_context(
         "conformance": conformance,
         "claims": sections.conformance_rows(run),
         "worker": sections.conformance_worker(run),
+        "worker_file": sections.worker_section(run),
         "uncovered": (run.conformance or {}).get("summary", {}).get("uncovered_claims") or [],
     }
 

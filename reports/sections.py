@@ -127,6 +127,37 @@ def conformance_worker(run: RunFolder) -> dict[str, Any] | None:
     }
 
 
+def worker_section(run: RunFolder) -> dict[str, Any] | None:
+    """The worker file behind the emulator: what it is, how it started, how its Hub tests went."""
+    if run.worker is None and run.hub_tests is None:
+        return None
+    worker = run.worker or {}
+    cold = sorted(float(ms) for ms in worker.get("cold_start_ms") or [] if isinstance(ms, int | float))
+    tests = [t for t in (run.hub_tests or {}).get("tests") or [] if isinstance(t, dict)]
+    return {
+        "file": redact_text(str(worker.get("worker_file") or "unknown")),
+        "python": redact_text(str(worker.get("worker_python") or "")),
+        "sdk": str(worker.get("runpod_version") or "unknown"),
+        "processes": worker.get("workers"),
+        "restarts": worker.get("restarts", 0),
+        "cold_starts": len(cold),
+        "cold_median_ms": cold[len(cold) // 2] if cold else None,
+        "cold_max_ms": cold[-1] if cold else None,
+        "hub_source": redact_text(str((run.hub_tests or {}).get("source") or "")),
+        "hub_tests": [
+            {
+                "name": str(t.get("name", "")),
+                "passed": bool(t.get("passed")),
+                "status": str(t.get("status", "")),
+                "seconds": t.get("seconds"),
+                "timeout_ms": t.get("timeout_ms"),
+                "error": _text(t.get("error"), 300),
+            }
+            for t in tests
+        ],
+    }
+
+
 def conformance_rows(run: RunFolder) -> list[dict[str, Any]]:
     """One row per claim, violations first, excerpts redacted again."""
     claims = [c for c in (run.conformance or {}).get("claims") or [] if isinstance(c, dict)]

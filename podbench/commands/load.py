@@ -21,6 +21,8 @@ from podbench.load_profile import load_plan_cost, load_profile, parse_duration, 
 from podbench.load_runner import LOOPBACK, LocustRun, free_port, locust_command, mark_interrupted
 from podbench.load_trace import apply_trace, read_replay_trace, write_replay_trace
 from podbench.target import Target, add_target_arguments, real_target_from_args
+from podbench.worker_checks import worker_facts, write_json
+from podbench.worker_file import WorkerFile, read_job_inputs
 
 HELP = "drive each operation at a configured rate (open model, Locust) and write a result folder"
 
@@ -49,6 +51,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let a plan with a purge_queue flow empty a real target's queue (other users' jobs too)",
     )
+    add_worker_arguments(parser)
+    parser.add_argument(
+        "--inputs",
+        type=Path,
+        metavar="FILE",
+        help='job inputs instead of the profile\'s: {"input": {...}} (.json) or one per line (.jsonl, '
+        "sampled per job); with --worker default: its test_input.json",
+    )
     parser.add_argument(
         "--trace",
         type=Path,
@@ -72,6 +82,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--plan-only",
         action="store_true",
         help="write plan.json and print the locust master/worker commands instead of running",
+    )
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--worker",
+        metavar="PATH",
+        help="your unmodified RunPod worker file, run as real worker processes behind the embedded emulator",
+    )
+    parser.add_argument(
+        "--worker-python",
+        metavar="PYTHON",
+        help="interpreter of the worker's own environment (default: this one)",
     )
 
 
@@ -204,6 +227,11 @@ def run(args: argparse.Namespace) -> int:
     if plan.get("_trace") is not None:
         plan["trace"]["file"] = str(write_replay_trace(plan, out))
     real = real_target_from_args(args, os.environ)
+    worker = WorkerFile.from_args(args.worker, args.worker_python) if args.worker else None
+    if worker is not None and real is not None:
+        raise UsageError("--worker runs your worker behind the embedded emulator: drop --target-url")
+    inputs_file = args.inputs or (worker.sample_file() if worker is not None else None)
+    job_inputs = read_job_inputs(inputs_file) if inputs_file is not None else []
     if real is not None:
         refuse_destructive(plan, allowed=args.allow_destructive)
         _announce_cost(plan, real)
@@ -216,7 +244,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             emu = stack.enter_context(
                 embedded_emulator(
-                    extra_args=[*plan["_emulator_args"], *args.emulator_arg],
+                    extra_args=[
+                        *plan["_emulator_args"],
+                        *args.emulator_arg,
+                        *(worker.emulator_args() if worker else []),
+                    ],
                     api_key_env=args.api_key_env,
                     log_path=out / "emulator.log",
                 )
@@ -227,6 +259,12 @@ def run(args: argparse.Namespace) -> int:
             )
             target, env = emu.target, emu.child_env()
         bound = _bind(plan, target, out)
+        if job_inputs:
+            bound["job_inputs"] = job_inputs
+            bound["notes"] = [
+                *bound["notes"],
+                f"job inputs from {inputs_file} ({len(job_inputs)}, sampled per job)",
+            ]
         plan_path = (out / "plan.json").resolve()
         _write_json(plan_path, bound)
         if args.plan_only:
@@ -252,6 +290,8 @@ def run(args: argparse.Namespace) -> int:
             )
         locust = LocustRun(cmd, env, out / "locust.log", progress_csv=out / "locust_stats_history.csv")
         code = locust.run(timeout_s=bound["duration_s"] + 120)
+        if worker is not None and real is None:
+            write_json(out / "worker.json", worker_facts(emu, worker))
     if locust.interrupted or not (out / "summary.json").exists():
         mark_interrupted(
             out,

@@ -66,6 +66,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="against a real target, let conform and load purge its queue (passed to both)",
     )
+    worker = parser.add_argument_group(
+        "your worker file, before it is deployed (runs it behind the embedded emulator)"
+    )
+    worker.add_argument(
+        "--worker",
+        metavar="PATH",
+        help="an unmodified RunPod worker file: conformance with its test_input.json, its "
+        ".runpod/tests.json, a load with its inputs",
+    )
+    worker.add_argument("--worker-python", metavar="PYTHON", help="interpreter of the worker's environment")
+    worker.add_argument(
+        "--input", type=Path, metavar="FILE", help="sample job (default: test_input.json beside the worker)"
+    )
+    worker.add_argument(
+        "--inputs",
+        type=Path,
+        metavar="FILE",
+        help="the load's job inputs: .json or .jsonl, sampled per job (default: the sample job)",
+    )
     parser.add_argument(
         "--step-timeout",
         type=float,
@@ -76,6 +95,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.step_timeout <= 0:
+        raise UsageError("--step-timeout must be positive")
+    if args.worker:
+        from podbench.commands.verify_worker import run as run_with_worker
+
+        return run_with_worker(args)
+    if args.input or args.inputs or args.worker_python:
+        raise UsageError("--input, --inputs and --worker-python go with --worker PATH")
     thresholds = _check_thresholds(args.thresholds)
     baseline = _check_baseline(args.baseline)
     if args.step_timeout <= 0:

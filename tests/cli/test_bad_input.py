@@ -111,6 +111,42 @@ CASES: list[tuple[str, list[str]]] = [
         ["limits", "--operation", "cancel", "--expect", "cancel=lots", "--out", "{dir}/out"],
     ),
     ("demo-unknown-limits-operation", ["demo", "--limits-operation", "teleport", "--out", "{dir}/out"]),
+    # a worker's files and job inputs
+    ("conform-missing-input", ["conform", "--input", MISSING, "--out", "{dir}/out"]),
+    ("conform-input-without-input-key", ["conform", "--input", "{dir}/not-input.json", "--out", "{dir}/out"]),
+    (
+        "load-bad-jsonl-inputs",
+        ["load", "--profile", "smoke", "--inputs", "{dir}/bad.jsonl", "--out", "{dir}/out"],
+    ),
+    ("load-missing-worker", ["load", "--profile", "smoke", "--worker", MISSING, "--out", "{dir}/out"]),
+    (
+        "verify-worker-without-test-input",
+        [
+            "verify",
+            "--profile",
+            "smoke",
+            "--thresholds",
+            "{dir}/good-thresholds.toml",
+            "--worker",
+            "{dir}/lonely/deep/handler.py",
+            "--out",
+            "{dir}/out",
+        ],
+    ),
+    (
+        "verify-input-without-worker",
+        [
+            "verify",
+            "--profile",
+            "smoke",
+            "--thresholds",
+            "{dir}/good-thresholds.toml",
+            "--input",
+            "{dir}/not-input.json",
+            "--out",
+            "{dir}/out",
+        ],
+    ),
     # bad URLs
     ("conform-bad-url", ["conform", "--target-url", BAD_URL, "--endpoint-id", "e", "--out", "{dir}/out"]),
     (
@@ -256,6 +292,10 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "wrong-types.toml").write_text('[profile]\nname = "x"\nduration = 12\n[flows.run]\nrate = "fast"\n')
     (d / "unknown-op.toml").write_text('[profile]\nname = "x"\nduration = "2s"\n[flows.teleport]\nrate = 1\n')
     (d / "good-thresholds.toml").write_text('[thresholds]\nrules = ["run.p95_ms <= 250"]\n')
+    (d / "not-input.json").write_text('{"prompt": "no input key"}\n')
+    (d / "bad.jsonl").write_text('{"input": {"prompt": "fine"}}\n{"input": \n')
+    (d / "lonely" / "deep").mkdir(parents=True)
+    (d / "lonely" / "deep" / "handler.py").write_text("import runpod\n")
     (d / "bad-rule.toml").write_text('[thresholds]\nrules = ["run.vibes >= very"]\n')
     (d / "good.jsonl").write_text('{"t": 0}\n{"t": 1.5}\n')
     (d / "unsorted.jsonl").write_text('{"t": 2}\n{"t": 1}\n')

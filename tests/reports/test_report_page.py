@@ -118,3 +118,25 @@ def test_the_conformance_section_names_the_worker_mode_and_why_claims_were_skipp
     html = build_report(folder).path.read_text()
     assert "Worker: <strong>foreign</strong>" in html and "sample: test_input.json" in html
     assert "pass --fail-input FILE" in html
+
+
+def test_a_worker_run_names_the_file_its_sdk_its_cold_starts_and_its_hub_tests(result_folder):
+    import json
+
+    from reports import build_report
+
+    folder = result_folder("conformance_only")
+    worker = {"worker_file": "/src/handler.py", "runpod_version": "1.12.0", "workers": 2}
+    worker |= {"cold_start_ms": [900.0, 1100.0, 1500.0], "restarts": 1}
+    (folder / "worker.json").write_text(json.dumps(worker))
+    tests = [
+        {"name": "reverses", "passed": True, "status": "COMPLETED", "seconds": 0.4, "timeout_ms": 10000},
+        {"name": "too slow", "passed": False, "status": "not final within 10 ms", "timeout_ms": 10},
+    ]
+    (folder / "hub_tests.json").write_text(json.dumps({"source": ".runpod/tests.json", "tests": tests}))
+    html = build_report(folder).path.read_text()
+    assert "/src/handler.py" in html and "1.12.0" in html
+    assert "3 measured (process start + import): median 1,100 ms, max 1,500 ms" in html, html[
+        html.find("Cold") :
+    ][:300]
+    assert "reverses" in html and "not final within 10 ms" in html and "1 restarts" in html

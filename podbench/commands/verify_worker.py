@@ -1,0 +1,173 @@
+"""`podbench verify --worker PATH`: the pre-release check of a worker file before it is deployed.
+
+One embedded emulator runs the worker as real worker processes, with the load profile's
+`[emulator]` settings, for every step: conformance in foreign-worker mode with the worker's
+test_input.json, each RunPod Hub test of `.runpod/tests.json` as a job that must complete within
+its timeout, a load whose job inputs come from test_input.json (or --inputs, sampled), then the
+comparison (with --baseline) and the report. The 429 floods are left out: they judge the
+emulator's rate limiter, which no worker changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from podbench.commands.load import _patch_emulator
+from podbench.commands.verify import (
+    _announced,
+    _check_baseline,
+    _check_thresholds,
+    _load_detail,
+    _plan_and_announce,
+    _print_verdict,
+    _verdict,
+)
+from podbench.embedded import EmbeddedEmulator, embedded_emulator
+from podbench.errors import UsageError
+from podbench.load_profile import load_profile, parse_duration
+from podbench.target import real_target_from_args
+from podbench.verify import StepOutcome, VerifyRun, conformance_detail, conformance_verdict, podbench_argv
+from podbench.worker_checks import run_hub_tests, worker_facts, write_json
+from podbench.worker_file import HubTest, WorkerFile, read_job_inputs
+
+CONFORMANCE_SELECTION = "not rate_limit"
+
+
+def run(args: argparse.Namespace) -> int:
+    worker = WorkerFile.from_args(args.worker, args.worker_python)
+    if real_target_from_args(args, os.environ) is not None:
+        raise UsageError("--worker runs your worker behind the embedded emulator: drop --target-url")
+    thresholds = _check_thresholds(args.thresholds)
+    baseline = _check_baseline(args.baseline)
+    sample = worker.sample_file(args.input)
+    inputs = args.inputs or sample
+    read_job_inputs(inputs)
+    hub_file, hub_tests = worker.hub_tests()
+    duration_s = parse_duration(args.duration, "--duration") if args.duration else None
+    plan = load_profile(args.profile, duration=duration_s)
+    _plan_and_announce(args.profile, args.duration, None, False)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --out {str(args.out)!r}: {exc.strerror}") from exc
+    out = str(args.out)
+    verify = VerifyRun(args.out)
+    with embedded_emulator(
+        extra_args=[*plan["_emulator_args"], *worker.emulator_args()], log_path=args.out / "emulator.log"
+    ) as emu:
+        assert emu.target.admin_url is not None
+        _patch_emulator(emu.target.admin_url, emu.target.endpoint_id, emu.admin_key, plan["_emulator_patch"])
+        env = emu.child_env()
+        target = [
+            "--target-url",
+            emu.target.base_url,
+            "--endpoint-id",
+            emu.target.endpoint_id,
+            "--api-key-env",
+            emu.target.api_key_env,
+        ]
+        if not args.skip_conformance:
+            argv = podbench_argv(
+                "conform",
+                *target,
+                "--input",
+                str(sample),
+                "--allow-destructive",  # the queue purged is the emulator's own
+                "-k",
+                CONFORMANCE_SELECTION,
+                "--out",
+                out,
+                *args.conform_arg,
+            )
+            code, seconds = _announced(verify, "conformance", argv, env, args.step_timeout)
+            detail, written = conformance_detail(args.out)
+            verify.steps.append(
+                StepOutcome("conformance", argv, code, seconds, conformance_verdict(code, written), detail)
+            )
+        verify.steps.append(_hub_step(verify, emu, hub_tests, hub_file, args.out))
+        argv = podbench_argv(
+            "load",
+            "--profile",
+            args.profile,
+            *(["--duration", args.duration] if args.duration else []),
+            *target,
+            "--inputs",
+            str(inputs),
+            "--allow-destructive",
+            "--out",
+            out,
+            *args.load_arg,
+        )
+        code, seconds = _announced(verify, "load", argv, env, args.step_timeout)
+        verify.steps.append(StepOutcome("load", argv, code, seconds, _verdict(code), _load_detail(args.out)))
+        facts = worker_facts(emu, worker)
+        write_json(args.out / "worker.json", facts)
+    _mark_embedded(args.out)
+    if baseline is not None:
+        argv = podbench_argv(
+            "compare",
+            str(baseline),
+            out,
+            "--thresholds",
+            str(thresholds),
+            "--out",
+            str(args.out / "comparison"),
+        )
+        code, seconds = _announced(verify, "comparison", argv, env, args.step_timeout)
+        verify.steps.append(StepOutcome("comparison", argv, code, seconds, _verdict(code)))
+    argv = podbench_argv("report", out, "--thresholds", str(thresholds))
+    code, seconds = _announced(verify, "report", argv, env, args.step_timeout)
+    verify.steps.append(
+        StepOutcome(
+            "report",
+            argv,
+            code,
+            seconds,
+            _verdict(code),
+            "thresholds broken" if code == 1 else str(args.out / "report.html"),
+        )
+    )
+    document = {**verify.as_json(), "worker": facts}
+    (args.out / "verify.json").write_text(json.dumps(document, indent=2) + "\n")
+    cold = facts["cold_start_ms"]
+    print(
+        f"worker {facts['worker_file']} (runpod {facts['runpod_version']}): "
+        f"cold starts {', '.join(f'{ms:.0f}' for ms in cold) or 'none measured'} ms"
+    )
+    _print_verdict(verify)
+    return verify.exit_code()
+
+
+def _hub_step(
+    verify: VerifyRun, emu: EmbeddedEmulator, tests: list[HubTest], source: Path | None, out: Path
+) -> StepOutcome:
+    number = len(verify.steps) + 1
+    print(f"== podbench verify: step {number}: hub tests ({len(tests)} in {source})", flush=True)
+    started = time.perf_counter()
+    result = run_hub_tests(emu, tests, source)
+    write_json(out / "hub_tests.json", result)
+    seconds = time.perf_counter() - started
+    failed = [t["name"] for t in result["tests"] if not t["passed"]]
+    if not tests:
+        return StepOutcome("hub tests", [], 0, seconds, "skipped", "no .runpod/tests.json beside the worker")
+    detail = f"{result['passed']} of {len(tests)} completed within their timeout"
+    if failed:
+        detail += f"; failed: {', '.join(failed)}"
+    return StepOutcome("hub tests", [], 1 if failed else 0, seconds, "fail" if failed else "pass", detail)
+
+
+def _mark_embedded(out: Path) -> None:
+    """The steps saw an http URL; the folder's manifest says the target was the embedded emulator."""
+    path = out / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    target = manifest.get("target")
+    if isinstance(target, dict):
+        target["embedded_emulator"] = True
+        path.write_text(json.dumps(manifest, indent=2) + "\n")
