@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance import timekeeper
 from conformance.claims import CLAIMS, Kind, claim
 from conformance.interrupts import count_ctrl_c_once
 from conformance.outcomes import ConformanceRun, TestResult, classify
@@ -108,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         or not (config.getoption("--target-url") or os.environ.get(env.ENDPOINT_BASE_URL)),
     )
     count_ctrl_c_once(config)
+    timekeeper.say = _terminal_line(config)
     try:  # an unreadable input file is one usage error before any test
         config.stash[INPUTS_KEY] = UserInputs.from_files(
             {kind: config.getoption(f"conformance_{kind}_input") for kind in FLAGS}
@@ -120,6 +123,21 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[PROFILE_KEY] = Profile.from_toml(Path(profile_path))
         except HarnessError as error:
             raise pytest.UsageError(str(error)) from None
+
+
+def _terminal_line(config: pytest.Config) -> Callable[[str], None]:
+    """A line on the user's terminal from inside a test (pytest captures the test's own output)."""
+
+    def say(text: str) -> None:
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if capture is None or reporter is None:
+            timekeeper._to_stderr(text)
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(text)
+
+    return say
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -37,12 +37,18 @@ class Announcer:
         if elapsed < self.next_s:
             return
         self.next_s = elapsed + ANNOUNCE_EVERY_S
-        stream = sys.__stderr__
-        if stream is not None:
-            stream.write(
-                f"conformance: waiting for {self.what} ({elapsed:.0f} s so far, at most {self.bound_s:.0f} s)\n"
-            )
-            stream.flush()
+        say(f"conformance: waiting for {self.what} ({elapsed:.0f} s so far, at most {self.bound_s:.0f} s)")
+
+
+def _to_stderr(text: str) -> None:
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(text + "\n")
+        stream.flush()
+
+
+say: Callable[[str], None] = _to_stderr
+"""How a wait is announced; the plugin points it past pytest's output capture, at the terminal."""
 
 
 class WaitTimeout(HarnessError):

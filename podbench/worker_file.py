@@ -8,6 +8,7 @@ root; both are looked for beside the file and up to two folders above it.
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,19 @@ class WorkerFile:
     def hub_tests(self) -> tuple[Path | None, list[HubTest]]:
         path = self.beside(HUB_TESTS)
         return (path, read_hub_tests(path)) if path is not None else (None, [])
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--worker",
+        metavar="PATH",
+        help="your unmodified RunPod worker file, run as real worker processes behind the embedded emulator",
+    )
+    parser.add_argument(
+        "--worker-python",
+        metavar="PYTHON",
+        help="interpreter of the worker's own environment (default: this one)",
+    )
 
 
 def read_job_inputs(path: Path) -> list[Any]:

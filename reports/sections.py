@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ def _text(value: Any, limit: int = 600) -> str:
 def _skip_reason(claim: dict[str, Any]) -> str:
     results = claim.get("results") or []
     reasons = [str(r.get("message")) for r in results if isinstance(r, dict) and r.get("message")]
-    return _text(reasons[0], 300) if reasons else ""
+    return _text("; ".join(dict.fromkeys(reasons)), 600) if reasons else ""
 
 
 def conformance_worker(run: RunFolder) -> dict[str, Any] | None:
@@ -141,7 +142,7 @@ def worker_section(run: RunFolder) -> dict[str, Any] | None:
         "processes": worker.get("workers"),
         "restarts": worker.get("restarts", 0),
         "cold_starts": len(cold),
-        "cold_median_ms": cold[len(cold) // 2] if cold else None,
+        "cold_median_ms": statistics.median(cold) if cold else None,
         "cold_max_ms": cold[-1] if cold else None,
         "hub_source": redact_text(str((run.hub_tests or {}).get("source") or "")),
         "hub_tests": [

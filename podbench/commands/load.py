@@ -15,14 +15,14 @@ import requests
 from contract.results import machine, utc_iso, versions
 from locustfiles._plan import PLAN_ENV
 from podbench import __version__
-from podbench.embedded import embedded_emulator
+from podbench.embedded import embedded_emulator, save_worker_logs
 from podbench.errors import TargetUnreachable, UsageError
 from podbench.load_profile import load_plan_cost, load_profile, parse_duration, refuse_destructive
 from podbench.load_runner import LOOPBACK, LocustRun, free_port, locust_command, mark_interrupted
 from podbench.load_trace import apply_trace, read_replay_trace, write_replay_trace
 from podbench.target import Target, add_target_arguments, real_target_from_args
 from podbench.worker_checks import worker_facts, write_json
-from podbench.worker_file import WorkerFile, read_job_inputs
+from podbench.worker_file import WorkerFile, add_worker_arguments, read_job_inputs
 
 HELP = "drive each operation at a configured rate (open model, Locust) and write a result folder"
 
@@ -82,19 +82,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--plan-only",
         action="store_true",
         help="write plan.json and print the locust master/worker commands instead of running",
-    )
-
-
-def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--worker",
-        metavar="PATH",
-        help="your unmodified RunPod worker file, run as real worker processes behind the embedded emulator",
-    )
-    parser.add_argument(
-        "--worker-python",
-        metavar="PYTHON",
-        help="interpreter of the worker's own environment (default: this one)",
     )
 
 
@@ -292,6 +279,7 @@ def run(args: argparse.Namespace) -> int:
         code = locust.run(timeout_s=bound["duration_s"] + 120)
         if worker is not None and real is None:
             write_json(out / "worker.json", worker_facts(emu, worker))
+            save_worker_logs(emu, out)
     if locust.interrupted or not (out / "summary.json").exists():
         mark_interrupted(
             out,

@@ -1,11 +1,12 @@
 """`podbench verify --worker PATH`: the pre-release check of a worker file before it is deployed.
 
-One embedded emulator runs the worker as real worker processes, with the load profile's
-`[emulator]` settings, for every step: conformance in foreign-worker mode with the worker's
-test_input.json, each RunPod Hub test of `.runpod/tests.json` as a job that must complete within
-its timeout, a load whose job inputs come from test_input.json (or --inputs, sampled), then the
-comparison (with --baseline) and the report. The 429 floods are left out: they judge the
-emulator's rate limiter, which no worker changes.
+Each step runs the worker as real worker processes behind an embedded emulator of its own (so one
+step's leftover jobs never weigh on the next): conformance in foreign-worker mode with the
+worker's test_input.json (`podbench conform --worker`), each RunPod Hub test of
+`.runpod/tests.json` as a job that must complete within its timeout, a load with the profile's
+`[emulator]` settings whose job inputs come from test_input.json or --inputs, sampled
+(`podbench load --worker`, which writes worker.json: SDK version, cold starts), then the comparison
+(with --baseline) and the report.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from podbench.commands.load import _patch_emulator
 from podbench.commands.verify import (
     _announced,
     _check_baseline,
@@ -28,13 +30,11 @@ from podbench.commands.verify import (
 )
 from podbench.embedded import EmbeddedEmulator, embedded_emulator
 from podbench.errors import UsageError
-from podbench.load_profile import load_profile, parse_duration
+from podbench.load_profile import parse_duration
 from podbench.target import real_target_from_args
 from podbench.verify import StepOutcome, VerifyRun, conformance_detail, conformance_verdict, podbench_argv
-from podbench.worker_checks import run_hub_tests, worker_facts, write_json
+from podbench.worker_checks import run_hub_tests, write_json
 from podbench.worker_file import HubTest, WorkerFile, read_job_inputs
-
-CONFORMANCE_SELECTION = "not rate_limit"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = args.inputs or sample
     read_job_inputs(inputs)
     hub_file, hub_tests = worker.hub_tests()
-    duration_s = parse_duration(args.duration, "--duration") if args.duration else None
-    plan = load_profile(args.profile, duration=duration_s)
+    if args.duration:
+        parse_duration(args.duration, "--duration")
     _plan_and_announce(args.profile, args.duration, None, False)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -56,57 +56,38 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot create --out {str(args.out)!r}: {exc.strerror}") from exc
     out = str(args.out)
     verify = VerifyRun(args.out)
-    with embedded_emulator(
-        extra_args=[*plan["_emulator_args"], *worker.emulator_args()], log_path=args.out / "emulator.log"
-    ) as emu:
-        assert emu.target.admin_url is not None
-        _patch_emulator(emu.target.admin_url, emu.target.endpoint_id, emu.admin_key, plan["_emulator_patch"])
-        env = emu.child_env()
-        target = [
-            "--target-url",
-            emu.target.base_url,
-            "--endpoint-id",
-            emu.target.endpoint_id,
-            "--api-key-env",
-            emu.target.api_key_env,
-        ]
-        if not args.skip_conformance:
-            argv = podbench_argv(
-                "conform",
-                *target,
-                "--input",
-                str(sample),
-                "--allow-destructive",  # the queue purged is the emulator's own
-                "-k",
-                CONFORMANCE_SELECTION,
-                "--out",
-                out,
-                *args.conform_arg,
-            )
-            code, seconds = _announced(verify, "conformance", argv, env, args.step_timeout)
-            detail, written = conformance_detail(args.out)
-            verify.steps.append(
-                StepOutcome("conformance", argv, code, seconds, conformance_verdict(code, written), detail)
-            )
-        verify.steps.append(_hub_step(verify, emu, hub_tests, hub_file, args.out))
-        argv = podbench_argv(
-            "load",
-            "--profile",
-            args.profile,
-            *(["--duration", args.duration] if args.duration else []),
-            *target,
-            "--inputs",
-            str(inputs),
-            "--allow-destructive",
-            "--out",
-            out,
-            *args.load_arg,
+    env = dict(os.environ)
+    worker_args = [
+        "--worker",
+        str(worker.path),
+        *(["--worker-python", worker.python] if worker.python else []),
+    ]
+    if not args.skip_conformance:
+        argv = podbench_argv("conform", *worker_args, "--input", str(sample), "--out", out, *args.conform_arg)
+        code, seconds = _announced(verify, "conformance", argv, env, args.step_timeout)
+        detail, written = conformance_detail(args.out)
+        verify.steps.append(
+            StepOutcome("conformance", argv, code, seconds, conformance_verdict(code, written), detail)
         )
-        code, seconds = _announced(verify, "load", argv, env, args.step_timeout)
-        verify.steps.append(StepOutcome("load", argv, code, seconds, _verdict(code), _load_detail(args.out)))
-        facts = worker_facts(emu, worker)
-        write_json(args.out / "worker.json", facts)
-    _mark_embedded(args.out)
+    with embedded_emulator(
+        extra_args=worker.emulator_args(), log_path=args.out / "hub-tests-emulator.log"
+    ) as emu:
+        verify.steps.append(_hub_step(verify, emu, hub_tests, hub_file, args.out))
+    argv = podbench_argv(
+        "load",
+        "--profile",
+        args.profile,
+        *(["--duration", args.duration] if args.duration else []),
+        *worker_args,
+        "--inputs",
+        str(inputs),
+        "--out",
+        out,
+        *args.load_arg,
+    )
+    code, seconds = _announced(verify, "load", argv, env, args.step_timeout)
+    verify.steps.append(StepOutcome("load", argv, code, seconds, _verdict(code), _load_detail(args.out)))
+    facts = _worker_facts(args.out, worker)
     if baseline is not None:
         argv = podbench_argv(
             "compare",
@@ -146,7 +127,11 @@ def _hub_step(
     verify: VerifyRun, emu: EmbeddedEmulator, tests: list[HubTest], source: Path | None, out: Path
 ) -> StepOutcome:
     number = len(verify.steps) + 1
-    print(f"== podbench verify: step {number}: hub tests ({len(tests)} in {source})", flush=True)
+    print(
+        f"== podbench verify: step {number}: hub tests ({len(tests)} in {source})",
+        file=sys.stderr,
+        flush=True,
+    )
     started = time.perf_counter()
     result = run_hub_tests(emu, tests, source)
     write_json(out / "hub_tests.json", result)
@@ -160,14 +145,10 @@ def _hub_step(
     return StepOutcome("hub tests", [], 1 if failed else 0, seconds, "fail" if failed else "pass", detail)
 
 
-def _mark_embedded(out: Path) -> None:
-    """The steps saw an http URL; the folder's manifest says the target was the embedded emulator."""
-    path = out / "manifest.json"
+def _worker_facts(out: Path, worker: WorkerFile) -> dict[str, Any]:
+    """What the load step's emulator saw of the worker (worker.json), or the file alone."""
     try:
-        manifest = json.loads(path.read_text())
+        facts: dict[str, Any] = json.loads((out / "worker.json").read_text())
+        return facts
     except (OSError, ValueError):
-        return
-    target = manifest.get("target")
-    if isinstance(target, dict):
-        target["embedded_emulator"] = True
-        path.write_text(json.dumps(manifest, indent=2) + "\n")
+        return {"worker_file": str(worker.path), "runpod_version": None, "cold_start_ms": []}

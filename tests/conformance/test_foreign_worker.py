@@ -76,6 +76,7 @@ def test_a_streaming_worker_with_every_input_is_judged_claim_by_claim(tmp_path: 
     }
     assert any("contract-only" in why for why in skipped.values()), skipped
     assert took < 300
+    assert "conformance: waiting for" in result.output  # the 16 s slow jobs are announced past 10 s
 
 
 def test_with_only_a_sample_input_the_rest_is_skipped_naming_the_flag(tmp_path: Path) -> None:
