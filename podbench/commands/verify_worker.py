@@ -32,7 +32,13 @@ from podbench.embedded import EmbeddedEmulator, embedded_emulator
 from podbench.errors import UsageError
 from podbench.load_profile import parse_duration
 from podbench.target import real_target_from_args
-from podbench.verify import StepOutcome, VerifyRun, conformance_detail, conformance_verdict, podbench_argv
+from podbench.verify_steps import (
+    StepOutcome,
+    VerifyRun,
+    conformance_detail,
+    conformance_verdict,
+    podbench_argv,
+)
 from podbench.worker_checks import run_hub_tests, write_json
 from podbench.worker_file import HubTest, WorkerFile, read_job_inputs
 
