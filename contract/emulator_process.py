@@ -61,8 +61,10 @@ class Ready:
 
 
 def emulator_command(*args: str, python: str = sys.executable) -> list[str]:
-    """argv for `python -m emulator ARGS` with this interpreter (so it imports this tree)."""
-    return [python, "-m", "emulator", *args]
+    """argv for `python -P -m emulator ARGS` with this interpreter (so it imports this tree). `-P`
+    keeps the working folder off `sys.path`: a folder there named like one of podbench's packages
+    (a worker repository's `worker/`, a result folder `capacity/`) must not shadow it."""
+    return [python, "-P", "-m", "emulator", *args]
 
 
 def emulator_env(api_key: str, admin_key: str, base: Mapping[str, str] | None = None) -> dict[str, str]:

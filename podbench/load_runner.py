@@ -58,7 +58,8 @@ def locust_command(
     users = sum(int(f["slots"]) for f in plan["flows"].values())
     classes = [user_class(name) for name in plan["flows"]]
     files = ",".join(str(folder / name) for name in ("operations.py", "lifecycles.py", "llm.py"))
-    cmd = [sys.executable, "-m", "locust", "-f", files]
+    # -P: the working folder never shadows a podbench package (see contract.emulator_process)
+    cmd = [sys.executable, "-P", "-m", "locust", "-f", files]
     ui = (
         ["--headless"]
         if web_port is None

@@ -67,7 +67,7 @@ class VerifyRun:
 
 
 def podbench_argv(command: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "podbench", command, *args]
+    return [sys.executable, "-P", "-m", "podbench", command, *args]
 
 
 def run_step(

@@ -87,6 +87,7 @@ def pytest_command(args: argparse.Namespace, out: Path, environ: dict[str, str])
     target = real_target_from_args(args, environ)
     cmd = [
         sys.executable,
+        "-P",
         "-m",
         "pytest",
         "-p",

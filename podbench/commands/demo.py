@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_step(step: Step, index: int, total: int, started: float) -> int:
-    cmd = [sys.executable, "-m", "podbench", *step.argv]
+    cmd = [sys.executable, "-P", "-m", "podbench", *step.argv]
     with subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     ) as proc:

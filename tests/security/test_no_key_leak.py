@@ -99,7 +99,11 @@ def _start(
 ) -> tuple[str, subprocess.Popen[bytes]]:
     out = open(root / f"{name}.console", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "podbench", *argv], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT
+        [sys.executable, "-P", "-m", "podbench", *argv],
+        cwd=root,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     out.close()
     return name, proc
