@@ -132,6 +132,36 @@ async def batches(request: web.Request) -> web.Response:
     )
 
 
+async def token_schedule(request: web.Request) -> web.Response:
+    """Debug: every token's due time and the time it was emitted, once recording is on (PUT)."""
+    endpoint = request.app[EMULATOR].endpoint(request.match_info["endpoint_id"])
+    backend = endpoint.pool.backend
+    rows = backend.token_schedule if isinstance(backend, LlmBackend) else None
+    clock = request.app[EMULATOR].clock
+    return reply(
+        {
+            "now": clock.now(),
+            "wall": clock.wall(),
+            "recording": rows is not None,
+            "columns": ["job", "index", "due", "emitted"],
+            "rows": [list(row) for row in rows or ()],
+        }
+    )
+
+
+async def record_token_schedule(request: web.Request) -> web.Response:
+    endpoint = request.app[EMULATOR].endpoint(request.match_info["endpoint_id"])
+    backend = endpoint.pool.backend
+    body = await _body(request)
+    record = body.get("record") if isinstance(body, dict) else None
+    if not isinstance(record, bool):
+        raise BadRequest('body must be {"record": true} or {"record": false}')
+    if not isinstance(backend, LlmBackend):
+        raise Conflict("the endpoint has no llm settings: it schedules no tokens")
+    backend.record_tokens(record)
+    return reply({"recording": record})
+
+
 async def webhooks(request: web.Request) -> web.Response:
     return reply({"deliveries": list(request.app[EMULATOR].webhooks.deliveries)})
 
@@ -149,6 +179,8 @@ def add_routes(app: web.Application) -> None:
             web.put(f"{EP}/faults", put_faults),
             web.get(f"{EP}/limits", limits),
             web.get(f"{EP}/batches", batches),
+            web.get(f"{EP}/token_schedule", token_schedule),
+            web.put(f"{EP}/token_schedule", record_token_schedule),
             web.get("/_emulator/clock", get_clock),
             web.post("/_emulator/clock/advance", advance_clock),
             web.get("/_emulator/webhooks", webhooks),

@@ -45,6 +45,7 @@ class Sequence:
 
 
 BATCH_EVENTS_KEPT = 200_000
+TOKENS_KEPT = 2_000_000
 
 
 class LlmBackend(SimulatedBackend):
@@ -55,6 +56,13 @@ class LlmBackend(SimulatedBackend):
         self.model = model
         self.batches: deque[tuple[float, str, int]] = deque(maxlen=BATCH_EVENTS_KEPT)
         """(clock time, worker id, sequences it holds) each time a worker's batch changes, newest kept."""
+        self.token_schedule: deque[tuple[str, int, float, float]] | None = None
+        """A debug switch of the control API (off: None): (job id, token index, due time, time the
+        token was emitted) for every token, newest kept, so a client's receive times can be
+        compared with the schedule (bench/llm_streams.py)."""
+
+    def record_tokens(self, on: bool) -> None:
+        self.token_schedule = deque(maxlen=TOKENS_KEPT) if on else None
 
     def note_batch(self, worker: SimWorker) -> None:
         self.batches.append((self.pool.clock.now(), worker.id, len(worker.jobs)))
@@ -106,6 +114,8 @@ class LlmBackend(SimulatedBackend):
         if job.run_token != sequence.run_token or job.status is not JobStatus.IN_PROGRESS:
             return
         index = len(sequence.texts)
+        if self.token_schedule is not None:
+            self.token_schedule.append((job.id, index, sequence.due, pool.clock.now()))
         text = token_text(job.id, index)
         sequence.texts.append(text)
         last = index + 1 == sequence.length

@@ -164,3 +164,27 @@ async def test_patching_llm_settings_takes_effect_for_new_jobs(make_api):
     job_id = await api.run({"prompt": "p", "max_tokens": 1})
     times = (await chunk_times(api, [job_id], 0.2))[job_id]
     assert times == pytest.approx([0.1], abs=0.006)
+
+
+async def test_the_token_schedule_switch_records_each_tokens_due_time(make_api):
+    api = await make_api(llm=LLM)
+    off = await api.control("GET", f"endpoints/{api.ep}/token_schedule")
+    assert off["recording"] is False and off["rows"] == []
+    await api.control("PUT", f"endpoints/{api.ep}/token_schedule", json={"record": True})
+    job_id = await api.run({"prompt": "hello", "max_tokens": 3})
+    await chunk_times(api, [job_id], 0.5)
+    body = await api.control("GET", f"endpoints/{api.ep}/token_schedule")
+    assert body["columns"] == ["job", "index", "due", "emitted"]
+    rows = [row for row in body["rows"] if row[0] == job_id]
+    assert [row[1] for row in rows] == [0, 1, 2]
+    dues = [row[2] for row in rows]  # ttft 0.3 s, then 1/40 s apart, counted from the previous due time
+    assert [b - a for a, b in zip(dues, dues[1:], strict=False)] == pytest.approx([0.025, 0.025])
+    assert all(emitted >= due for _, _, due, emitted in rows)
+    await api.control("PUT", f"endpoints/{api.ep}/token_schedule", json={"record": "yes"}, expect=400)
+    await api.control("PUT", f"endpoints/{api.ep}/token_schedule", json={"record": False})
+    assert (await api.control("GET", f"endpoints/{api.ep}/token_schedule"))["recording"] is False
+
+
+async def test_the_token_schedule_needs_an_llm_endpoint(make_api):
+    api = await make_api()
+    await api.control("PUT", f"endpoints/{api.ep}/token_schedule", json={"record": True}, expect=409)
