@@ -11,7 +11,7 @@ Imports nothing of podbench, so the same code runs behind the emulator and as a 
     {"openai_route": ...}   a small deterministic OpenAI-style answer (docs/api-behaviour.md §4)
     anything else           echoed back as the output
 
-`plan(input)` turns an input into a `Plan` without doing anything, so the emulator can play it on
+`script(input)` turns an input into a `Script` without doing anything, so the emulator can play it on
 its own (possibly manual) clock; `handler(job)` plays it for real with `time.sleep`, in the RunPod
 handler style; `stream_handler(job)` is the generator form for streaming deployments.
 """
@@ -28,7 +28,7 @@ MODEL_ID = "podbench-echo"
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs about 1 us more, once per job
-class Plan:
+class Script:
     """Chunks to yield (each after `step_delay_s`), then `tail_delay_s`, then output or error."""
 
     chunks: tuple[Any, ...] = ()
@@ -49,33 +49,33 @@ class ContractError(ValueError):
     """The input asks for something the contract cannot do (e.g. a negative sleep)."""
 
 
-def plan(job_input: Any) -> Plan:
+def script(job_input: Any) -> Script:
     """What the default handler will do for this input (pure: no sleeping, no I/O)."""
     if not isinstance(job_input, dict):
-        return Plan(output=job_input)
+        return Script(output=job_input)
     if "openai_route" in job_input:
-        return _openai_plan(job_input)
+        return _openai_script(job_input)
     sleep = _seconds(job_input.get("sleep", 0))
     if "fail" in job_input:
-        return Plan(tail_delay_s=sleep, error=str(job_input["fail"]))
+        return Script(tail_delay_s=sleep, error=str(job_input["fail"]))
     if "stream" in job_input:
         chunks = job_input["stream"]
         if not isinstance(chunks, list):
             raise ContractError("'stream' must be a list of chunks")
-        return Plan(chunks=tuple(chunks), step_delay_s=sleep, output=list(chunks), streams=True)
+        return Script(chunks=tuple(chunks), step_delay_s=sleep, output=list(chunks), streams=True)
     if "output_bytes" in job_input:
         size = job_input["output_bytes"]
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ContractError("'output_bytes' must be a non-negative integer")
-        return Plan(tail_delay_s=sleep, output="x" * size)
+        return Script(tail_delay_s=sleep, output="x" * size)
     if "output" in job_input:
-        return Plan(tail_delay_s=sleep, output=job_input["output"])
-    return Plan(tail_delay_s=sleep, output=job_input)
+        return Script(tail_delay_s=sleep, output=job_input["output"])
+    return Script(tail_delay_s=sleep, output=job_input)
 
 
 def handler(job: dict[str, Any]) -> Any:
     """RunPod-style handler: sleeps for real and returns the output (or `{"error": msg}`)."""
-    steps = plan(job.get("input"))
+    steps = script(job.get("input"))
     for _ in steps.chunks:
         time.sleep(steps.step_delay_s)
     time.sleep(steps.tail_delay_s)
@@ -86,7 +86,7 @@ def handler(job: dict[str, Any]) -> Any:
 
 def stream_handler(job: dict[str, Any]) -> Iterator[Any]:
     """Generator form (for `return_aggregate_stream` deployments): yields chunks as they come."""
-    steps = plan(job.get("input"))
+    steps = script(job.get("input"))
     for chunk in steps.chunks:
         time.sleep(steps.step_delay_s)
         yield chunk
@@ -103,15 +103,15 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
-def _openai_plan(job_input: dict[str, Any]) -> Plan:
+def _openai_script(job_input: dict[str, Any]) -> Script:
     route = str(job_input.get("openai_route", ""))
     body = job_input.get("openai_input") or {}
     if route.endswith("/models"):
-        return Plan(
+        return Script(
             output={"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "podbench"}]}
         )
     if not isinstance(body, dict):
-        return Plan(error="openai_input must be an object")
+        return Script(error="openai_input must be an object")
     chat = route.endswith("/chat/completions")
     words = ["Hello", " from", " podbench"]
     model = str(body.get("model") or MODEL_ID)
@@ -134,7 +134,7 @@ def _openai_plan(job_input: dict[str, Any]) -> Plan:
             }
             events.append(f"data: {json.dumps(event)}\n\n")
         events.append("data: [DONE]\n\n")
-        return Plan(chunks=tuple(events), output=events, streams=True, sse=True)
+        return Script(chunks=tuple(events), output=events, streams=True, sse=True)
     text = "".join(words)
     if chat:
         choices: list[dict[str, Any]] = [
@@ -142,7 +142,7 @@ def _openai_plan(job_input: dict[str, Any]) -> Plan:
         ]
     else:
         choices = [{"index": 0, "text": text, "finish_reason": "stop"}]
-    return Plan(
+    return Script(
         output={
             "id": "cmpl-podbench",
             "object": "chat.completion" if chat else "text_completion",

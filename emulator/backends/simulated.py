@@ -1,6 +1,6 @@
-"""The default backend: the worker contract (`worker.contract.plan`) played on the emulator's clock.
+"""The default backend: the worker contract (`worker.contract.script`) played on the emulator's clock.
 
-A job's work is a chain of clock timers (one per streamed chunk, one at the end); a job whose plan
+A job's work is a chain of clock timers (one per streamed chunk, one at the end); a job whose script
 takes no time completes inside the pool's pump, so 10k instant jobs/s cost no timers at all, and a
 manual clock drives everything.
 """
@@ -13,7 +13,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from emulator.models import Job, JobStatus
-from worker.contract import ContractError, Plan, plan
+from worker.contract import ContractError, Script, script
 
 if TYPE_CHECKING:
     from emulator.workers import Pool, SimWorker
@@ -61,7 +61,7 @@ class TimedLifecycle:
 class SimulatedBackend(TimedLifecycle):
     def execute(self, worker: SimWorker, job: Job) -> None:
         try:
-            steps = plan(job.input)
+            steps = script(job.input)
         except ContractError as exc:
             self.pool.end(job, JobStatus.FAILED, error=str(exc))
             return
@@ -69,13 +69,13 @@ class SimulatedBackend(TimedLifecycle):
             steps = self._with_default_time(steps)
         self._play(job, steps, 0, job.run_token)
 
-    def _with_default_time(self, steps: Plan) -> Plan:
+    def _with_default_time(self, steps: Script) -> Script:
         dist = self.pool.jobs.config.execution_time
         if dist.mean_s <= 0 and dist.distribution == "fixed":
             return steps
         seconds = _sample(self.pool.rng, dist.distribution, dist.mean_s, dist.spread_s)
         if steps.chunks:
-            return Plan(
+            return Script(
                 steps.chunks,
                 seconds / len(steps.chunks),
                 0.0,
@@ -84,9 +84,9 @@ class SimulatedBackend(TimedLifecycle):
                 steps.streams,
                 steps.sse,
             )
-        return Plan(steps.chunks, 0.0, seconds, steps.output, steps.error, steps.streams, steps.sse)
+        return Script(steps.chunks, 0.0, seconds, steps.output, steps.error, steps.streams, steps.sse)
 
-    def _play(self, job: Job, steps: Plan, index: int, token: int) -> None:
+    def _play(self, job: Job, steps: Script, index: int, token: int) -> None:
         """Emit chunk `index` (after its delay) or finish; re-schedules itself on the clock."""
         pool = self.pool
         while True:

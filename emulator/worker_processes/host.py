@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from contract import env
 from emulator.worker_processes.probe import WorkerInfo
 
 WORKER_PREFIX = "/_worker"
@@ -40,12 +41,12 @@ class WorkerHost:
         base = f"{self.base_url}{WORKER_PREFIX}/{endpoint_id}"
         query = f"?token={token}"
         return {
-            "RUNPOD_WEBHOOK_GET_JOB": f"{base}/job-take/{worker_id}{query}",
-            "RUNPOD_WEBHOOK_POST_OUTPUT": f"{base}/job-done/{worker_id}/$ID{query}",
-            "RUNPOD_WEBHOOK_POST_STREAM": f"{base}/job-stream/{worker_id}/$ID{query}",
-            "RUNPOD_POD_ID": worker_id,
+            env.WEBHOOK_GET_JOB: f"{base}/job-take/{worker_id}{query}",
+            env.WEBHOOK_POST_OUTPUT: f"{base}/job-done/{worker_id}/$ID{query}",
+            env.WEBHOOK_POST_STREAM: f"{base}/job-stream/{worker_id}/$ID{query}",
+            env.POD_ID: worker_id,
             # Offline: the SDK's outbound network check would fail and exit the worker.
-            "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
-            "RUNPOD_SKIP_GPU_CHECK": "true",
+            env.SKIP_AUTO_SYSTEM_CHECKS: "true",
+            env.SKIP_GPU_CHECK: "true",
             "PYTHONUNBUFFERED": "1",
         }

@@ -1,10 +1,10 @@
-"""The worker contract: plan (pure), handler (real sleeps, RunPod style), stream_handler (generator)."""
+"""The worker contract: script (pure), handler (real sleeps, RunPod style), stream_handler (generator)."""
 
 from __future__ import annotations
 
 import pytest
 
-from worker.contract import ContractError, plan, stream_handler
+from worker.contract import ContractError, script, stream_handler
 from worker.contract import handler as default_handler
 
 
@@ -41,11 +41,11 @@ def test_sleep_really_sleeps_in_the_handler():
     assert time.perf_counter() - start >= 0.05
 
 
-def test_plan_is_pure_and_times_the_work():
-    steps = plan({"stream": [1, 2, 3], "sleep": 2})
+def test_script_is_pure_and_times_the_work():
+    steps = script({"stream": [1, 2, 3], "sleep": 2})
     assert steps.chunks == (1, 2, 3) and steps.step_delay_s == 2 and steps.duration_s == 6 and steps.streams
-    assert plan({"sleep": 1.5, "fail": "x"}).duration_s == 1.5
-    assert plan({"output_bytes": 3}).output == "xxx"
+    assert script({"sleep": 1.5, "fail": "x"}).duration_s == 1.5
+    assert script({"output_bytes": 3}).output == "xxx"
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_plan_is_pure_and_times_the_work():
 )
 def test_bad_contract_inputs_raise(job_input):
     with pytest.raises(ContractError):
-        plan(job_input)
+        script(job_input)
 
 
 def test_stream_handler_yields_chunks_or_the_single_output():
@@ -70,13 +70,14 @@ def test_stream_handler_yields_chunks_or_the_single_output():
     assert list(stream_handler({"input": {"fail": "e"}})) == [{"error": "e"}]
 
 
-def test_openai_plans_are_deterministic():
-    chat = plan({"openai_route": "/v1/chat/completions", "openai_input": {"messages": []}})
+def test_openai_scripts_are_deterministic():
+    chat = script({"openai_route": "/v1/chat/completions", "openai_input": {"messages": []}})
     assert (
-        chat.output == plan({"openai_route": "/v1/chat/completions", "openai_input": {"messages": []}}).output
+        chat.output
+        == script({"openai_route": "/v1/chat/completions", "openai_input": {"messages": []}}).output
     )
     assert chat.output["choices"][0]["message"]["content"] == "Hello from podbench"
-    streamed = plan({"openai_route": "/v1/completions", "openai_input": {"stream": True}})
+    streamed = script({"openai_route": "/v1/completions", "openai_input": {"stream": True}})
     assert streamed.sse and streamed.chunks[-1] == "data: [DONE]\n\n"
-    assert plan({"openai_route": "/v1/models"}).output["object"] == "list"
-    assert plan({"openai_route": "/v1/chat/completions", "openai_input": [1]}).error
+    assert script({"openai_route": "/v1/models"}).output["object"] == "list"
+    assert script({"openai_route": "/v1/chat/completions", "openai_input": [1]}).error
