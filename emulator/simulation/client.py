@@ -34,9 +34,31 @@ class ClientModel:
     polls: dict[str, PollPolicy]
     request_s: float = 0.0
     runsync_wait_s: float = RUNSYNC_WAIT_S
+    streams: bool = False
+    """Generation requests (an `llm` endpoint): each is one held request that streams its tokens."""
 
-    def follower(self, flow: str) -> Follower:
-        return Follower(self.polls.get(flow, PollPolicy()), self.request_s, self.runsync_wait_s, flow)
+    def follower(self, flow: str) -> Follower | StreamFollower:
+        policy = self.polls.get(flow, PollPolicy())
+        if self.streams:
+            return StreamFollower(self.request_s, policy.job_timeout_s)
+        return Follower(policy, self.request_s, self.runsync_wait_s, flow)
+
+
+class StreamFollower:
+    """Clients of generation requests: the request stays open and tokens reach the client as they
+    are made, so a time on the server is seen one round trip after the submit was sent (half on
+    the way in, half on the way out); no polls. A client gives up past its `job_timeout`."""
+
+    def __init__(self, request_s: float, job_timeout_s: float) -> None:
+        self.request_s = request_s
+        self.job_timeout_s = job_timeout_s
+
+    def seen(self, submitted: float, finished: float) -> tuple[float, int] | None:
+        took = finished - submitted + self.request_s
+        return None if took > self.job_timeout_s else (took, 0)
+
+    def first_token(self, submitted: float, at: float) -> float:
+        return at - submitted + self.request_s
 
 
 class Follower:

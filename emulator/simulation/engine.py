@@ -20,7 +20,7 @@ from emulator.config import EndpointConfig
 from emulator.errors import RateLimited
 from emulator.models import FINAL, Job, JobStatus
 from emulator.runtime import Endpoint
-from emulator.simulation.client import SOURCE_OF_FLOW, ClientModel, Follower
+from emulator.simulation.client import SOURCE_OF_FLOW, ClientModel, Follower, StreamFollower
 from emulator.simulation.ledger import Ledger, Totals
 from emulator.webhooks import Webhooks
 from emulator.worker_processes.host import WorkerHost
@@ -45,6 +45,8 @@ class Outcome:
     polls: int = 0
     end_to_end_s: list[float] = field(default_factory=list)
     delay_s: list[float] = field(default_factory=list)
+    ttft_s: list[float] = field(default_factory=list)
+    """Generation requests only: when each completed one's first token reached its client."""
     window_s: float = 0.0
     """From the start to the later of the trace's end and the last job's end."""
     totals: Totals = field(default_factory=Totals)
@@ -56,14 +58,19 @@ class _Recorder:
     def __init__(self, outcome: Outcome, endpoint: Endpoint, ledger: Ledger) -> None:
         self.outcome = outcome
         self.jobs = endpoint.jobs
+        self.clock = endpoint.pool.clock
         self.ledger = ledger
         self.end_after: float | None = None
         """Set once the arrivals are over: the ledger stops counting when the last job ends."""
 
-    def follow(self, job: Job, follower: Follower) -> None:
+    def follow(self, job: Job, follower: Follower | StreamFollower) -> None:
         outcome = self.outcome
+        stream = follower if isinstance(follower, StreamFollower) else None
+        first_token: list[float] = []  # a stream's first chunk, seen as the job's watchers wake
 
         def changed() -> None:
+            if stream is not None and not first_token and job.chunks:
+                first_token.append(self.clock.now())
             if job.status not in FINAL:
                 job.watch(changed)  # IN_PROGRESS now (or deleted while queued: never final)
                 return
@@ -82,6 +89,10 @@ class _Recorder:
             else:
                 outcome.failed += 1
             outcome.end_to_end_s.append(seen[0])
+            if stream is not None and job.status is JobStatus.COMPLETED:
+                # a JSON answer (no chunks) has its first token with the last, as vLLM counts it
+                at = first_token[0] if first_token else finished
+                outcome.ttft_s.append(stream.first_token(job.created, at))
             outcome.polls += seen[1]
             outcome.delay_s.append(started - job.created)
 
@@ -120,8 +131,11 @@ def simulate(
         outcome.jobs += 1
         if progress is not None and outcome.jobs % PROGRESS_EVERY == 0:
             progress(t)
+        source = SOURCE_OF_FLOW[flow]
+        if client.streams and isinstance(job_input, dict) and "openai_route" in job_input:
+            source = "openai"
         try:
-            job = submit(inputs.get(flow) if job_input is None else job_input, source=SOURCE_OF_FLOW[flow])
+            job = submit(inputs.get(flow) if job_input is None else job_input, source=source)
         except RateLimited:
             outcome.unfinished += 1
             continue

@@ -22,13 +22,16 @@ class Objective:
 
     percentile: float
     limit_ms: float
+    metric: str = "end_to_end_ms"
+    """Or `ttft_ms`: time to first token of generation requests (an `llm` endpoint)."""
 
     @property
     def key(self) -> str:
         return f"p{self.percentile:g}"
 
     def describe(self) -> str:
-        return f"p{self.percentile:g}_ms<={self.limit_ms:g}"
+        prefix = "ttft_" if self.metric == "ttft_ms" else ""
+        return f"{prefix}p{self.percentile:g}_ms<={self.limit_ms:g}"
 
 
 def setting_entry(run: SettingRun, pricing: Pricing | None, objective: Objective | None) -> dict[str, Any]:
@@ -45,6 +48,7 @@ def setting_entry(run: SettingRun, pricing: Pricing | None, objective: Objective
         "unfinished": o.unfinished,
         "end_to_end_ms": run.end_to_end_ms,
         "delay_ms": run.delay_ms,
+        **({"ttft_ms": run.ttft_ms} if run.ttft_ms is not None else {}),
         "polls_per_job_mean": round(o.polls / max(1, o.completed + o.failed), 3),
         "cold_starts": t.scale_ups,
         "max_in_queue": t.max_in_queue,
@@ -62,7 +66,8 @@ def setting_entry(run: SettingRun, pricing: Pricing | None, objective: Objective
     if pricing is not None:
         entry["cost"] = cost(pricing, config, window_s=o.window_s, flex_s=flex_s, jobs=o.jobs)
     if objective is not None:
-        latency = run.end_to_end_ms.get(objective.key)
+        measured = run.ttft_ms if objective.metric == "ttft_ms" else run.end_to_end_ms
+        latency = (measured or {}).get(objective.key)
         entry["slo_met"] = latency is not None and latency <= objective.limit_ms and o.unfinished == 0
     return entry
 
@@ -104,7 +109,7 @@ def recommend(entries: Sequence[dict[str, Any]], objective: Objective | None) ->
         reason = f"the lowest {measure} among the {len(candidates)} settings meeting {objective.describe()}"
     else:
         reason = f"the lowest {measure} of all {len(entries)} settings (no --slo given)"
-    return {
+    advice = {
         "setting": best,
         "endpoint": chosen["endpoint"],
         "end_to_end_ms": chosen["end_to_end_ms"],
@@ -113,6 +118,18 @@ def recommend(entries: Sequence[dict[str, Any]], objective: Objective | None) ->
         "by": measure,
         "reason": reason,
     }
+    llm = chosen["endpoint"].get("llm")
+    if isinstance(llm, dict):  # generation requests: stated in workers and concurrent sequences
+        workers, per_worker = chosen["endpoint"]["workers_max"], llm["max_concurrency"]
+        ttft = chosen.get("ttft_ms", {}).get("p95")
+        advice["ttft_ms"] = chosen.get("ttft_ms")
+        advice["sequences"] = {"workers": workers, "per_worker": per_worker, "at_most": workers * per_worker}
+        advice["statement"] = (
+            f"{workers} worker{'' if workers == 1 else 's'} × {per_worker} sequences "
+            f"(TTFT p95 {ttft} ms, end to end p95 {chosen['end_to_end_ms'].get('p95')} ms)"
+        )
+        advice["reason"] = f"{reason}: {advice['statement']}"
+    return advice
 
 
 def timeline(run: SettingRun, index: int) -> dict[str, Any]:

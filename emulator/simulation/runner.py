@@ -47,6 +47,8 @@ class SettingRun:
     end_to_end_ms: dict[str, float | None]
     delay_ms: dict[str, float | None]
     cpu_s: float
+    ttft_ms: dict[str, float | None] | None = None
+    """Generation requests only (an `llm` endpoint)."""
 
 
 def percentile_ms(values: list[float], percentiles: Sequence[float]) -> dict[str, float | None]:
@@ -79,10 +81,11 @@ def run_one(
     )
     e2e = percentile_ms(outcome.end_to_end_s, play.percentiles)
     delay = percentile_ms(outcome.delay_s, play.percentiles)
-    outcome.end_to_end_s, outcome.delay_s = [], []
+    ttft = percentile_ms(outcome.ttft_s, play.percentiles) if play.client.streams else None
+    outcome.end_to_end_s, outcome.delay_s, outcome.ttft_s = [], [], []
     ended = os.times()
     cpu = (ended.user - started.user) + (ended.system - started.system)
-    return SettingRun(config, outcome, e2e, delay, round(cpu, 3))
+    return SettingRun(config, outcome, e2e, delay, round(cpu, 3), ttft)
 
 
 _PLAY: Play | None = None

@@ -89,4 +89,6 @@ def shown(config: EndpointConfig) -> dict[str, Any]:
     """The setting as `simulation.json` shows it."""
     data = {key: getattr(config, key) for key in SHOWN_KEYS}
     data["execution_time"] = dataclasses.asdict(config.execution_time)
+    if config.llm is not None:  # generation requests: the model each worker plays
+        data["llm"] = config.llm.describe()
     return data

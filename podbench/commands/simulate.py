@@ -22,6 +22,7 @@ from contract.traces import Trace
 from emulator.config import ConfigError, EndpointConfig
 from emulator.simulation.billing import Pricing
 from emulator.simulation.client import ClientModel, PollPolicy
+from emulator.simulation.llm import LlmFlow, generation_arrivals, llm_flow
 from emulator.simulation.results import Objective, mark_pareto, recommend, setting_entry, timeline
 from emulator.simulation.runner import PERCENTILES, Play, run_all
 from emulator.simulation.settings import base_setting, grid, read_sweep
@@ -51,7 +52,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="take execution time, cold start and overhead from a result folder",
     )
     parser.add_argument(
-        "--slo", help="end-to-end objective the recommendation must meet, e.g. 'p95_ms<=2000'"
+        "--slo",
+        help="objective the recommendation must meet: end to end, e.g. 'p95_ms<=2000', or with "
+        "[emulator] llm time to first token, e.g. 'ttft_p95_ms<=1500'",
     )
     parser.add_argument("--processes", type=int, help="parallel settings (default: every core)")
     parser.add_argument(
@@ -69,6 +72,8 @@ class Prepared:
     objective: Objective | None
     calibration: Calibration | None
     profile: str
+    generation: LlmFlow | None = None
+    """An `llm` endpoint: the requests the jobs are (the profile's LLM flow and its sizes)."""
 
 
 def prepare(args: argparse.Namespace) -> Prepared:
@@ -77,11 +82,12 @@ def prepare(args: argparse.Namespace) -> Prepared:
         raise UsageError("--processes must be at least 1")
     objective = None
     if args.slo:
+        ttft = args.slo.strip().startswith("ttft_")
         try:
-            slo = parse_slo(args.slo)
+            slo = parse_slo(args.slo.strip().removeprefix("ttft_"))
         except CapacityError as exc:
             raise UsageError(str(exc)) from None
-        objective = Objective(slo.percentile, slo.limit_ms)
+        objective = Objective(slo.percentile, slo.limit_ms, "ttft_ms" if ttft else "end_to_end_ms")
     trace = trace_from_args(args)
     plan = load_profile(args.profile, extra_flows=tuple(trace.flows()))
     calibration = read_calibration(args.calibrate, plan) if args.calibrate else None
@@ -98,6 +104,9 @@ def prepare(args: argparse.Namespace) -> Prepared:
     if objective is not None and objective.percentile not in percentiles:
         percentiles = (*percentiles, objective.percentile)
     flows = plan["flows"]
+    generation = llm_flow(flows) if any(s.llm is not None for s in settings) else None
+    if objective is not None and objective.metric == "ttft_ms" and generation is None:
+        raise UsageError("a ttft_ objective needs generation requests: an [emulator] llm table")
     client = ClientModel(
         polls={
             name: PollPolicy(
@@ -110,22 +119,31 @@ def prepare(args: argparse.Namespace) -> Prepared:
         },
         request_s=calibration.request_s if calibration and calibration.request_s is not None else 0.0,
         runsync_wait_s=(flows.get("runsync_fallback", {}).get("runsync_wait_ms") or 90_000) / 1000,
+        streams=generation is not None,
     )
     # With a calibrated execution time, arrivals without an input run it (a profile's fixed
     # `sleep` would override the measured distribution).
     inputs = {
         name: ({} if calibration and calibration.execution else spec["input"]) for name, spec in flows.items()
     }
+    seed = args.seed if args.seed is not None else plan["seed"]
+    arrivals = trace.arrivals
+    if generation is not None:  # every job is a generation request of the profile's LLM flow
+        arrivals = generation_arrivals(arrivals, generation, seed)
+        if generation.name in flows:
+            client.polls.update({name: client.polls[generation.name] for name in trace.flows()})
     play = Play(
-        arrivals=trace.arrivals,
+        arrivals=arrivals,
         duration_s=trace.duration_s,
         client=client,
         inputs=inputs,
-        seed=args.seed if args.seed is not None else plan["seed"],
+        seed=seed,
         round_up_s=pricing.round_up_s if pricing else 1.0,
         percentiles=percentiles,
     )
-    return Prepared(trace, settings, skipped, play, pricing, objective, calibration, plan["profile"])
+    return Prepared(
+        trace, settings, skipped, play, pricing, objective, calibration, plan["profile"], generation
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,6 +192,7 @@ def build_document(prepared: Prepared, runs: list[Any], *, wall_s: float, proces
             "polls": {k: vars(v) for k, v in prepared.play.client.polls.items()},
         },
         "calibration": None if prepared.calibration is None else prepared.calibration.describe(),
+        "llm": None if prepared.generation is None else prepared.generation.describe(),
         "skipped_settings": prepared.skipped,
         "speed": {
             "wall_s": round(wall_s, 3),
@@ -207,10 +226,13 @@ def _say(document: dict[str, Any], out: Path) -> None:
         print(
             f"#{i:<3} min {e['workers_min']} max {e['workers_max']} idle {e['idle_timeout_s']:g}s "
             f"{e['scaler']}={e['scaler_value']:g}: p95 {entry['end_to_end_ms']['p95']} ms, "
-            f"{entry['worker_seconds']['total']:.0f} worker-s{price}"
+            + (f"TTFT p95 {entry['ttft_ms']['p95']} ms, " if "ttft_ms" in entry else "")
+            + f"{entry['worker_seconds']['total']:.0f} worker-s{price}"
             + ("  (Pareto)" if entry["pareto"] else "")
         )
     rec = document["recommendation"]
+    if rec.get("statement"):
+        print(f"LLM: {rec['statement']}")
     print(
         f"recommendation: #{rec['setting']}: {rec['reason']}" if rec["setting"] is not None else rec["reason"]
     )
