@@ -8,6 +8,7 @@ a byte search per token event. Writes $LLM_PROBE_OUT at quit.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -22,6 +23,19 @@ ID_MARK = b'"id": "cmpl-'
 RECEIVED: list[tuple[str, int, float]] = []
 STATE: dict[str, float] = {}
 _original_line = SseReader.line
+GC_PAUSES: list[float] = []
+"""Each garbage collection's length (s): a pause in a process that time-stamps tokens shows in the tail."""
+_gc_started: list[float] = []
+
+
+def _gc(phase: str, _info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter()]
+    elif _gc_started:
+        GC_PAUSES.append(time.perf_counter() - _gc_started[0])
+
+
+gc.callbacks.append(_gc)
 
 
 def _line(self: SseReader, raw: bytes, at: float) -> None:
@@ -42,6 +56,8 @@ def _cpu() -> float:
 
 @events.test_start.add_listener  # type: ignore[untyped-decorator]
 def _start(**_: Any) -> None:
+    if os.environ.get("LLM_PROBE_FREEZE_GC") == "1":  # bench/llm_streams.py --freeze-gc: an experiment
+        gc.freeze()  # what is alive now (imports, users) is never scanned again
     STATE["cpu_start"], STATE["wall_start"] = _cpu(), time.time()
 
 
@@ -56,6 +72,7 @@ def _write(**_: Any) -> None:
                 "cpu_s": _cpu() - STATE.get("cpu_start", 0.0),
                 "wall_s": time.time() - STATE.get("wall_start", time.time()),
                 "received": RECEIVED,
+                "gc_pauses_s": GC_PAUSES,
             },
             fh,
         )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -58,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=40, help="mean output tokens (uniform, ½× to 1½×)")
     parser.add_argument("--decode-tokens-per-s", type=float, default=10.0)
     parser.add_argument("--seconds", type=float)
+    parser.add_argument(
+        "--freeze-gc",
+        action="store_true",
+        help="an experiment: both clients call gc.freeze() once started (what lives then is never scanned again)",
+    )
     args = parser.parse_args(argv)
     seconds = args.seconds or (10.0 if args.quick else 20.0)
     workers = max(1, math.ceil(args.sequences / 100))
@@ -85,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         at = cmd.index("-f") + 1
         cmd[at] = f"{cmd[at]},{PROBE}"
         env = {**emu.child_env(), PLAN_ENV: str(out / "plan.json"), "LLM_PROBE_OUT": str(probe_out)}
+        if args.freeze_gc:
+            env["LLM_PROBE_FREEZE_GC"] = "1"
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
         print(
             f"{args.sequences} streaming sequences for {seconds:g} s on one generator process ...", flush=True
@@ -96,10 +104,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("... and the same through a bare asyncio reader (the reference) ...", flush=True)
         requests.put(f"{ep_url}/token_schedule", json={"record": False}, headers=admin, timeout=10)
         requests.put(f"{ep_url}/token_schedule", json={"record": True}, headers=admin, timeout=10)
+        if args.freeze_gc:
+            gc.freeze()
         bare = asyncio.run(bare_streams(emu, args.sequences, args.tokens, seconds))
         schedule = requests.get(f"{ep_url}/token_schedule", headers=admin, timeout=60).json()
         result["reference"] = compare(schedule, bare, args.sequences)
-    result["settings"] = {"sequences": args.sequences, "tokens": args.tokens, "seconds": seconds, "llm": llm}
+    result["settings"] = {
+        "sequences": args.sequences,
+        "tokens": args.tokens,
+        "seconds": seconds,
+        "llm": llm,
+        "freeze_gc": args.freeze_gc,
+    }
     (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
     (ROOT / "bench" / "out" / "llm_streams.json").write_text(json.dumps(result, indent=2) + "\n")
     return report(result)
@@ -132,13 +148,29 @@ async def bare_streams(emu: Any, sequences: int, tokens: int, seconds: float) ->
                         received.append((line[start : line.find(b'"', start)].decode(), index, at))
                         index += 1
 
+    pauses: list[float] = []
+    started: list[float] = []
+
+    def on_gc(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            pauses.append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(on_gc)
     cpu, wall = time.process_time(), time.time()
     connector = aiohttp.TCPConnector(limit=sequences + 8)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=120)
     ) as session:
         await asyncio.gather(*(slot(session) for _ in range(sequences)))
-    return {"cpu_s": time.process_time() - cpu, "wall_s": time.time() - wall, "received": received}
+    gc.callbacks.remove(on_gc)
+    return {
+        "cpu_s": time.process_time() - cpu,
+        "wall_s": time.time() - wall,
+        "received": received,
+        "gc_pauses_s": pauses,
+    }
 
 
 def _plan(emu: Any, out: Path, sequences: int, tokens: int, seconds: float) -> dict[str, Any]:
@@ -195,6 +227,18 @@ def compare(schedule: dict[str, Any], probe: dict[str, Any], sequences: int) -> 
         "generator_cpu_s": round(probe["cpu_s"], 2),
         "generator_wall_s": round(probe["wall_s"], 2),
         "generator_cpu_share": round(probe["cpu_s"] / probe["wall_s"], 3) if probe["wall_s"] else None,
+        "gc_pauses_ms": _pauses(probe.get("gc_pauses_s") or []),
+    }
+
+
+def _pauses(seconds: list[float]) -> dict[str, float | int | None]:
+    """The client's garbage collections: how many, the longest, and the time they took in all."""
+    ms = [1000 * s for s in seconds]
+    return {
+        "n": len(ms),
+        "max": round(max(ms), 3) if ms else None,
+        "total": round(sum(ms), 3),
+        "over_2ms": sum(1 for m in ms if m > GOAL_MS),
     }
 
 
@@ -251,6 +295,13 @@ def report(result: dict[str, Any]) -> int:
         f"generator CPU {result['generator_cpu_s']} s over {result['generator_wall_s']} s "
         f"({'-' if share is None else f'{100 * share:.0f} %'} of one core)"
     )
+    for who, figures in (("generator", result), ("bare reader", ref)):
+        if figures:
+            g = figures["gc_pauses_ms"]
+            print(
+                f"{who} garbage collections: {g['n']}, longest {g['max']} ms, {g['over_2ms']} over "
+                f"{GOAL_MS:g} ms, {g['total']} ms in all"
+            )
     p99 = result["receive_minus_due_ms"]["p99"]
     held = result["max_sequences_at_once"] >= result["sequences_asked"]
     if p99 is not None and p99 <= GOAL_MS and held:

@@ -75,7 +75,7 @@ def build_capacity(
             **({"tokens": slo.tokens.as_dict(), "goodput": GOODPUT_MEANING} if slo.tokens else {}),
         },
         "submit": ramp.submit,
-        "job_input": dict(ramp.input),
+        "job_input": dict(ramp.llm) if ramp.is_llm else dict(ramp.input),
         "max_sustainable_rps": _round(knee.max_sustainable_rps, 2),
         "saturated": knee.saturated,
         "knee_rps": _round(knee.knee_rps, 2),

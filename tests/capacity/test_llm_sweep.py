@@ -146,6 +146,7 @@ def test_an_llm_sweep_finds_the_goodput_knee_of_the_emulated_model(tmp_path: Pat
     assert result["steps"][0]["llm"]["good_share"] == 1.0
     assert llm["recommendation"]["workers"] >= 1 and "sequences" in llm["recommendation"]["statement"]
     assert result["slo"]["tokens"] == {"ttft_ms": 300, "e2e_ms": 1000}
+    assert result["job_input"] == {"max_tokens": 8, "prompt_tokens": 16}
     html = build_report(out).path.read_text()  # the report draws goodput vs offered rate
     assert 'alt="goodput vs offered rate"' in html and "sequences in flight needed" in html
 
