@@ -35,6 +35,8 @@ def simulation_facts(run: RunFolder, data_uri: Callable[[bytes], str]) -> dict[s
                 "p95": (e.get("end_to_end_ms") or {}).get("p95"),
                 "p99": (e.get("end_to_end_ms") or {}).get("p99"),
                 "delay_p95": (e.get("delay_ms") or {}).get("p95"),
+                "ttft_p95": (e.get("ttft_ms") or {}).get("p95"),
+                "sequences": (endpoint.get("llm") or {}).get("max_concurrency"),
                 "cold_starts": e.get("cold_starts"),
                 "max_in_queue": e.get("max_in_queue"),
                 "worker_seconds": (e.get("worker_seconds") or {}).get("total"),
@@ -56,12 +58,16 @@ def simulation_facts(run: RunFolder, data_uri: Callable[[bytes], str]) -> dict[s
         ),
         ("Billing rules", str(data.get("billing_rules", ""))),
     ]
+    llm = data.get("llm")
+    if isinstance(llm, dict):  # generation requests: what each job asked for
+        facts.insert(2, ("Requests", ", ".join(f"{k} {v}" for k, v in llm.items())))
     timeline = data.get("timeline")
     return {
         "facts": facts,
         "reason": rec.get("reason"),
         "rows": rows,
         "priced": any(r["per_day"] is not None for r in rows),
+        "llm": any(r["ttft_p95"] is not None for r in rows),
         "chart": data_uri(cost_latency_chart(entries, chosen)),
         "timeline_chart": data_uri(timeline_chart(timeline)) if isinstance(timeline, dict) else None,
     }

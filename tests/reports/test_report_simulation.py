@@ -64,3 +64,23 @@ def test_report_has_the_what_if_section(tmp_path: Path) -> None:
 
 def test_cost_chart_without_points_says_so() -> None:
     assert b"no data" in cost_latency_chart([], None)
+
+
+def test_a_simulation_of_generation_requests_shows_ttft_and_sequences(tmp_path: Path) -> None:
+    entry = _entry(3000, 20, pareto=True, slo_met=True)
+    entry["ttft_ms"] = {"p50": 400.0, "p95": 987.0, "p99": 1500.0}
+    entry["endpoint"]["llm"] = {"max_concurrency": 4}  # type: ignore[index]
+    doc = {
+        "trace": {"source": "poisson shape", "jobs": 10, "duration_s": 60},
+        "llm": {"flow": "openai_chat_stream", "stream": True, "max_tokens": 64},
+        "settings": [entry],
+        "recommendation": {"setting": 0, "reason": "cheapest: 2 workers × 4 sequences (TTFT p95 987 ms)"},
+        "timeline": None,
+    }
+    (tmp_path / "simulation.json").write_text(json.dumps(doc))
+    (tmp_path / "manifest.json").write_text(json.dumps({"kind": ["simulation"]}))
+    html = build_report(tmp_path).path.read_text()
+    section = html[html.index('<section id="simulation">') :]
+    section = section[: section.index("</section>")]
+    assert "TTFT p95 ms" in section and "Sequences / worker" in section and "987" in section
+    assert "flow openai_chat_stream" in section and "2 workers × 4 sequences" in section
