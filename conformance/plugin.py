@@ -135,6 +135,7 @@ def _terminal_line(config: pytest.Config) -> Callable[[str], None]:
             timekeeper._to_stderr(text)
             return
         with capture.global_and_fixture_disabled():
+            reporter.ensure_newline()  # not glued to the progress dots
             reporter.write_line(text)
 
     return say

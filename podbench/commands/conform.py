@@ -22,7 +22,9 @@ from contract.results import machine, update_manifest, utc_iso, versions
 from podbench import __version__
 from podbench.embedded import embedded_emulator, save_worker_logs
 from podbench.errors import UsageError
+from podbench.load_runner import free_port
 from podbench.target import add_target_arguments, real_target_from_args
+from podbench.worker_checks import worker_facts, write_json
 from podbench.worker_file import WorkerFile, add_worker_arguments
 
 HELP = "check an endpoint against every documented claim of the API (default: the embedded emulator)"
@@ -168,7 +170,11 @@ def run(args: argparse.Namespace) -> int:
         args.api_key_env = emu.target.api_key_env
         args.allow_destructive = True
         args.select = f"({args.select}) and not rate_limit" if args.select else "not rate_limit"
+        if not args.webhook_receiver_url:  # the emulator delivers to loopback: webhooks are judged too
+            args.webhook_listen_port = args.webhook_listen_port or free_port()
+            args.webhook_receiver_url = f"http://127.0.0.1:{args.webhook_listen_port}"
         code = _conform(args, emu.child_env())
+        write_json(out / "worker.json", worker_facts(emu, worker))
         save_worker_logs(emu, out)
         return code
 
