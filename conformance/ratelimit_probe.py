@@ -24,7 +24,7 @@ import requests
 from conformance.client import ApiClient, ControlClient, Reply
 from conformance.profile import Profile
 from conformance.ratelimit_profile import RateLimit
-from conformance.timekeeper import Timekeeper
+from conformance.timekeeper import Announcer, Timekeeper
 from conformance.violations import HarnessError
 
 # Small limits for the emulator, so a flood is a handful of requests (the window stays 10 s: the
@@ -189,7 +189,9 @@ def settle_until(
     """Let target time pass in steps until `done()`; False when `within_s` of target time passed first."""
     moved = 0.0
     deadline = time.perf_counter() + within_s + 30.0
+    announcer = Announcer("held calls to return", within_s + 30.0)
     while not done():
+        announcer.tick()
         if moved >= within_s or time.perf_counter() > deadline:
             return done()
         if clock.manual:
