@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from contract.emulator_process import (
     ADMIN_KEY_ENV,
@@ -90,13 +91,12 @@ def embedded_emulator(
 WORKER_LOGS_TIMEOUT_S = 10.0
 
 
-def save_worker_logs(emu: EmbeddedEmulator, out: Path) -> Path | None:
-    """At the end of a run: the worker processes' kept stdout/stderr (and their pids, cold starts and
-    exits) into `OUT/workers/`, one `<worker id>.stdout.log` / `.stderr.log` each, plus
-    `workers.json`. None when the endpoint runs no worker processes or the emulator is gone."""
+def control_json(emu: EmbeddedEmulator, path: str) -> dict[str, Any] | None:
+    """GET one of the endpoint's control routes (`/_emulator/endpoints/ID/PATH`); None when the
+    emulator is gone or answers something else than a JSON object."""
     assert emu.target.admin_url is not None
     request = urllib.request.Request(
-        f"{emu.target.admin_url}/endpoints/{emu.target.endpoint_id}/workers?logs=1",
+        f"{emu.target.admin_url}/endpoints/{emu.target.endpoint_id}/{path}",
         headers={"Authorization": f"Bearer {emu.admin_key}"},
     )
     try:
@@ -104,7 +104,15 @@ def save_worker_logs(emu: EmbeddedEmulator, out: Path) -> Path | None:
             body = json.loads(response.read())
     except (OSError, ValueError):
         return None
-    if body.get("backend") != "process":
+    return body if isinstance(body, dict) else None
+
+
+def save_worker_logs(emu: EmbeddedEmulator, out: Path) -> Path | None:
+    """At the end of a run: the worker processes' kept stdout/stderr (and their pids, cold starts and
+    exits) into `OUT/workers/`, one `<worker id>.stdout.log` / `.stderr.log` each, plus
+    `workers.json`. None when the endpoint runs no worker processes or the emulator is gone."""
+    body = control_json(emu, "workers?logs=1")
+    if body is None or body.get("backend") != "process":
         return None
     folder = out / "workers"
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,18 +131,9 @@ def save_batches(emu: EmbeddedEmulator, out: Path) -> Path | None:
     """At the end of a run on an `llm` endpoint: each worker's batch occupancy over time, as
     `OUT/batches.csv` (`t` in seconds on the run's own time axis, as health.csv). None when the
     endpoint has no language-model workers or the emulator is gone."""
-    assert emu.target.admin_url is not None
-    request = urllib.request.Request(
-        f"{emu.target.admin_url}/endpoints/{emu.target.endpoint_id}/batches",
-        headers={"Authorization": f"Bearer {emu.admin_key}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=WORKER_LOGS_TIMEOUT_S) as response:
-            body = json.loads(response.read())
-    except (OSError, ValueError):
-        return None
-    rows = body.get("rows") or []
-    if not rows:
+    body = control_json(emu, "batches")
+    rows = body.get("rows") if body is not None else None
+    if body is None or not rows:
         return None
     # the emulator's clock is its own: place its times on the wall clock, then on the run's axis
     offset = float(body["wall"]) - float(body["now"])

@@ -12,59 +12,30 @@ import os
 import signal
 import subprocess
 
-from contract.emulator_process import ADMIN_KEY_ENV, API_KEY_ENV, READY_FILE_FLAG, emulator_command
+from contract.emulator_process import emulator_command
+from emulator.arguments import SECRET_FLAGS, add_arguments
 
 HELP = "run the offline emulated endpoint (RunPod Serverless queue API) in the foreground"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default 8000)")
-    parser.add_argument("--endpoint-id", default="podbench", help="endpoint id when no --config is given")
-    parser.add_argument("--config", help="TOML file with [[endpoint]] tables (see emulator/README.md)")
-    parser.add_argument(
-        "--api-key", help="API key (or $PODBENCH_EMULATOR_API_KEY; generated and shown if absent)"
-    )
-    parser.add_argument(
-        "--admin-key", help="control API key (or $PODBENCH_EMULATOR_ADMIN_KEY; generated if absent)"
-    )
-    parser.add_argument("--ready-file", help="write {port, host, pid} here once listening")
-    parser.add_argument(
-        "--clock",
-        choices=("real", "manual"),
-        default="real",
-        help="manual: time moves only via the control API",
-    )
-    parser.add_argument(
-        "--rate-limits", choices=("on", "off"), default="on", help="apply the rate-limit gate (default on)"
-    )
-    parser.add_argument(
-        "--worker",
-        metavar="PATH",
-        help="an unmodified RunPod worker file: each worker is a real process running the SDK's own loop",
-    )
-    parser.add_argument(
-        "--worker-python", metavar="PYTHON", help="interpreter for --worker (default: this one)"
-    )
+    add_arguments(parser)
 
 
 def build_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
-    """argv for `python -m emulator`; keys travel in the child's environment, never in argv."""
-    cmd = emulator_command("--host", args.host, "--port", str(args.port), "--endpoint-id", args.endpoint_id)
-    cmd += ["--clock", args.clock, "--rate-limits", args.rate_limits]
-    if args.config:
-        cmd += ["--config", args.config]
-    if args.ready_file:
-        cmd += [READY_FILE_FLAG, args.ready_file]
-    if args.worker:
-        cmd += ["--worker", args.worker]
-    if args.worker_python:
-        cmd += ["--worker-python", args.worker_python]
+    """argv for `python -m emulator` with every flag given; keys travel in the child's environment."""
+    cmd = emulator_command()
     env = dict(os.environ)
-    if args.api_key:
-        env[API_KEY_ENV] = args.api_key
-    if args.admin_key:
-        env[ADMIN_KEY_ENV] = args.admin_key
+    probe = argparse.ArgumentParser(add_help=False)
+    add_arguments(probe)
+    for dest in vars(probe.parse_args([])):
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if dest in SECRET_FLAGS:
+            env[SECRET_FLAGS[dest]] = str(value)
+        else:
+            cmd += [f"--{dest.replace('_', '-')}", str(value)]
     return cmd, env
 
 

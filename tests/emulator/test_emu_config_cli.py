@@ -146,7 +146,7 @@ def test_podbench_emulate_builds_the_child_command_with_keys_in_env_only():
         ["emulate", "--port", "0", "--api-key", "kkk", "--config", "c.toml", "--rate-limits", "off"]
     )
     cmd, env = emulate.build_command(args)
-    assert cmd[1:3] == ["-m", "emulator"] and "kkk" not in cmd
+    assert cmd[1:4] == ["-P", "-m", "emulator"] and "kkk" not in cmd
     assert ["--rate-limits", "off"] == cmd[cmd.index("--rate-limits") : cmd.index("--rate-limits") + 2]
     assert env["PODBENCH_EMULATOR_API_KEY"] == "kkk"
 
