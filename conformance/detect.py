@@ -1,5 +1,6 @@
 """One probe job: does the target's worker speak podbench's contract? Then, for a foreign worker,
-one run of the user's sample input, whose final state the foreign-mode checks compare against."""
+one run of the user's sample input, whose final state the foreign-mode checks compare against.
+That run goes through /runsync, so a /status that loses what /runsync answered is still caught."""
 
 from __future__ import annotations
 
@@ -21,9 +22,27 @@ def detect_workload(api: ApiClient, clock: Timekeeper, profile: Profile, inputs:
         return Workload(CONTRACT, inputs, probe)
     found = Workload(FOREIGN, inputs, probe)
     if inputs.has("sample"):
-        found.reference = _run_to_the_end(api, clock, profile, inputs.get("sample"), "the sample input's job")
+        found.reference = _runsync_to_the_end(api, clock, profile, inputs.get("sample"))
         probe["sample_status"] = found.reference.get("status")
     return found
+
+
+def _runsync_to_the_end(
+    api: ApiClient, clock: Timekeeper, profile: Profile, job_input: Any
+) -> dict[str, Any]:
+    wait_ms = int(min(profile.job_timeout_s, 90.0) * 1000)
+    reply = clock.while_held(
+        lambda: api.runsync(job_input, wait_ms=wait_ms, timeout=wait_ms / 1000 + 30),
+        advance_s=wait_ms / 1000 + 1,
+    )
+    body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
+    if body is None or not body.get("id"):
+        raise HarnessError(
+            f"the sample input's job: /runsync answered HTTP {reply.status} {reply.text[:200]}"
+        )
+    if body.get("status") in FINAL:
+        return body
+    return _until_final(api, clock, profile, str(body["id"]), "the sample input's job")
 
 
 def _run_to_the_end(
@@ -32,7 +51,12 @@ def _run_to_the_end(
     reply = api.run(job_input)
     if reply.status != 200 or not isinstance(reply.body, dict) or not reply.body.get("id"):
         raise HarnessError(f"{what}: /run answered HTTP {reply.status} {reply.text[:200]}")
-    job_id = str(reply.body["id"])
+    return _until_final(api, clock, profile, str(reply.body["id"]), what)
+
+
+def _until_final(
+    api: ApiClient, clock: Timekeeper, profile: Profile, job_id: str, what: str
+) -> dict[str, Any]:
     try:
         final = clock.poll(
             lambda: api.status(job_id),

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from conformance_harness import run_suite
+from conformance_harness import BreakingProxy, json_mutation, run_suite
 from foreign_target import foreign_target
 
 KEY_ENV = "FOREIGN_TARGET_KEY"
@@ -110,3 +110,34 @@ def test_with_only_a_sample_input_the_rest_is_skipped_naming_the_flag(tmp_path: 
     assert any("--fail-input" in why for why in reasons["retry.requeues"])
     assert any("--slow-input" in why for why in reasons["cancel.in_progress"])
     assert any("--stream-input" in why for why in reasons["stream.partial"])
+
+
+def test_a_status_that_loses_the_output_is_caught_with_a_foreign_worker_too(tmp_path: Path) -> None:
+    """The sample's reference run goes through /runsync: a /status that drops the output breaks
+    exactly the claims about a completed job's output."""
+    sample = tmp_path / "test_input.json"
+    sample.write_text(json.dumps({"input": {"prompt": "abc"}}))
+
+    def drop_output(body: object) -> object:
+        return {k: v for k, v in body.items() if k != "output"} if isinstance(body, dict) else body
+
+    with foreign_target(tmp_path, "foreign_handlers:reverse") as target:
+        upstream = target.base_url.removesuffix("/v2")
+        with BreakingProxy(upstream, json_mutation("/status/", drop_output)) as proxy:
+            args = target.suite_args(KEY_ENV)
+            args[1] = f"{proxy.url}/v2"
+            result = run_suite(
+                tmp_path,
+                *args,
+                "--input",
+                str(sample),
+                "-k",
+                "processes_the_job or carries_its_output or complete_result or documented_shape",
+                env={KEY_ENV: target.api_key},
+                timeout=300,
+            )
+    assert result.verdict["worker"]["mode"] == "foreign", result.output[-3000:]
+    assert result.with_outcome("violated") == {"run.accepted", "status.output", "runsync.result"}, (
+        result.output[-4000:]
+    )
+    assert result.verdict["summary"]["harness_errors"] == 0
