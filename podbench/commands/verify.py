@@ -150,39 +150,7 @@ def run(args: argparse.Namespace) -> int:
     argv = podbench_argv("load", *load_args, *target_args, "--out", out)
     code, seconds = _announced(verify, "load", argv, env, args.step_timeout)
     verify.steps.append(StepOutcome("load", argv, code, seconds, _verdict(code), _load_detail(args.out)))
-    if baseline is not None:
-        argv = podbench_argv(
-            "compare",
-            str(baseline),
-            out,
-            "--thresholds",
-            str(thresholds),
-            "--out",
-            str(args.out / "comparison"),
-        )
-        code, seconds = _announced(verify, "comparison", argv, env, args.step_timeout)
-        verify.steps.append(
-            StepOutcome(
-                "comparison",
-                argv,
-                code,
-                seconds,
-                _verdict(code),
-                "thresholds broken against the baseline" if code == 1 else "",
-            )
-        )
-    argv = podbench_argv("report", out, "--thresholds", str(thresholds))
-    code, seconds = _announced(verify, "report", argv, env, args.step_timeout)
-    verify.steps.append(
-        StepOutcome(
-            "report",
-            argv,
-            code,
-            seconds,
-            _verdict(code),
-            "thresholds broken" if code == 1 else str(args.out / "report.html"),
-        )
-    )
+    finish_steps(verify, args.out, baseline, thresholds, env, args.step_timeout)
     (args.out / "verify.json").write_text(json.dumps(verify.as_json(), indent=2) + "\n")
     _print_verdict(verify)
     return verify.exit_code()
@@ -237,6 +205,35 @@ def _check_reachable(target: Target) -> None:
         raise TargetUnreachable(f"target unreachable: {url}: {type(exc).__name__}") from exc
     if resp.status_code in (401, 403, 404) or resp.status_code >= 500:
         raise TargetUnreachable(f"target answered HTTP {resp.status_code} at {url}")
+
+
+def finish_steps(
+    verify: VerifyRun,
+    out: Path,
+    baseline: Path | None,
+    thresholds: Path,
+    env: dict[str, str],
+    timeout_s: float,
+) -> None:
+    """The last steps of every verification: the comparison with a baseline (when given), then the
+    report, both judged against the thresholds."""
+    if baseline is not None:
+        argv = podbench_argv(
+            "compare",
+            str(baseline),
+            str(out),
+            "--thresholds",
+            str(thresholds),
+            "--out",
+            str(out / "comparison"),
+        )
+        code, seconds = _announced(verify, "comparison", argv, env, timeout_s)
+        detail = "thresholds broken against the baseline" if code == 1 else ""
+        verify.steps.append(StepOutcome("comparison", argv, code, seconds, _verdict(code), detail))
+    argv = podbench_argv("report", str(out), "--thresholds", str(thresholds))
+    code, seconds = _announced(verify, "report", argv, env, timeout_s)
+    detail = "thresholds broken" if code == 1 else str(out / "report.html")
+    verify.steps.append(StepOutcome("report", argv, code, seconds, _verdict(code), detail))
 
 
 def _announced(

@@ -27,6 +27,7 @@ from podbench.commands.verify import (
     _plan_and_announce,
     _print_verdict,
     _verdict,
+    finish_steps,
 )
 from podbench.embedded import EmbeddedEmulator, embedded_emulator
 from podbench.errors import UsageError
@@ -94,30 +95,7 @@ def run(args: argparse.Namespace) -> int:
     code, seconds = _announced(verify, "load", argv, env, args.step_timeout)
     verify.steps.append(StepOutcome("load", argv, code, seconds, _verdict(code), _load_detail(args.out)))
     facts = _worker_facts(args.out, worker)
-    if baseline is not None:
-        argv = podbench_argv(
-            "compare",
-            str(baseline),
-            out,
-            "--thresholds",
-            str(thresholds),
-            "--out",
-            str(args.out / "comparison"),
-        )
-        code, seconds = _announced(verify, "comparison", argv, env, args.step_timeout)
-        verify.steps.append(StepOutcome("comparison", argv, code, seconds, _verdict(code)))
-    argv = podbench_argv("report", out, "--thresholds", str(thresholds))
-    code, seconds = _announced(verify, "report", argv, env, args.step_timeout)
-    verify.steps.append(
-        StepOutcome(
-            "report",
-            argv,
-            code,
-            seconds,
-            _verdict(code),
-            "thresholds broken" if code == 1 else str(args.out / "report.html"),
-        )
-    )
+    finish_steps(verify, args.out, baseline, thresholds, env, args.step_timeout)
     document = {**verify.as_json(), "worker": facts}
     (args.out / "verify.json").write_text(json.dumps(document, indent=2) + "\n")
     cold = facts["cold_start_ms"]
