@@ -42,6 +42,7 @@ def _profile(tmp: Path, workers: int, execution: dict[str, object], mean_s: floa
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_measured_and_predicted_capacity_match_ground_truth(tmp_path: Path) -> None:
     procs = []
     for workers, execution, mean_s in SETTINGS:

@@ -125,6 +125,7 @@ llm = { ttft_s = 0.05, decode_tokens_per_s = 100, max_concurrency = 2, batch_slo
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_an_llm_sweep_finds_the_goodput_knee_of_the_emulated_model(tmp_path: Path) -> None:
     profile = tmp_path / "llm-sweep.toml"
     profile.write_text(PROFILE)

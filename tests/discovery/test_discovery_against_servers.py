@@ -16,7 +16,7 @@ from discovery_targets import serve
 from discovery.operations import Documented
 from discovery.runner import ClientTooSlow, Settings, discover
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 LIMIT, WINDOW_S = 20, 2.0
 

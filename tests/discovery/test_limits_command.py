@@ -39,6 +39,7 @@ def within(measured: float | None, configured: float) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 @pytest.mark.parametrize("algorithm", ["sliding_window", "fixed_window", "token_bucket"])
 def test_against_the_emulator(tmp_path: Path, algorithm: str, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"

@@ -24,6 +24,7 @@ def _lines(stream: object, into: queue.Queue[str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_sigint_writes_what_was_measured_and_exits_130(tmp_path: Path) -> None:
     config = tmp_path / "limits.toml"
     config.write_text(

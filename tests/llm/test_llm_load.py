@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 MODEL = "{ ttft_s = 0.3, decode_tokens_per_s = 40, max_concurrency = 4, batch_slowdown = 0.1 }"
 
 

@@ -78,6 +78,7 @@ def sampler_total(out: Path) -> int:
     return sum(int(r["Request Count"]) for r in rows if r["Name"] == "/health [sampler]")
 
 
+@pytest.mark.timing
 def test_smoke_drives_every_user_class_and_writes_the_result_folder(tmp_path: Path) -> None:
     out = tmp_path / "smoke"
     done = podbench_load(out, "--profile", "smoke", "--duration", "2s", "--emulator-arg=--rate-limits=off")
@@ -136,6 +137,7 @@ def test_smoke_drives_every_user_class_and_writes_the_result_folder(tmp_path: Pa
 PROFILE_SCALES = {"mixed": "0.5", "capacity-step": "0.5", "soak": "0.2", "spike": "0.1", "limit-edge": "0.03"}
 
 
+@pytest.mark.timing
 def test_each_profile_runs_briefly(emulator: EmbeddedEmulator, tmp_path: Path) -> None:
     """All five at once against one emulator (small rates), to keep the suite fast."""
     args, env = against(emulator)
