@@ -1,6 +1,6 @@
 """Discovery against small servers whose limits are known in advance (one per algorithm).
 
-Limits are small (20 per 2 s) so each run takes a few seconds of real time. The servers are
+Limits are small (20 per 1 s) so each run takes a few seconds of real time. The servers are
 independent of the emulator (a fixed window with boundaries off the clock's multiples, a bucket
 with continuous tokens), which is what gives these tests their teeth.
 """
@@ -16,9 +16,12 @@ from discovery_targets import serve
 from discovery.operations import Documented
 from discovery.runner import ClientTooSlow, Settings, discover
 
-pytestmark = [pytest.mark.slow, pytest.mark.timing]
+pytestmark = pytest.mark.slow
+# `timing` only on the tests that judge measured limits, windows, rates or Retry-After moments
+# (tests/README.md); the others check counts that hold however late a request leaves (a cap, no
+# limit at all, requests held open for seconds).
 
-LIMIT, WINDOW_S = 20, 2.0
+LIMIT, WINDOW_S = 20, 1.0
 
 
 def settings(base_url: str, *, concurrency: bool = False, hint: Documented | None = None) -> Settings:
@@ -52,6 +55,7 @@ def within(measured: float | None, configured: float, share: float = 0.02) -> bo
     return measured is not None and abs(measured - configured) <= share * configured
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("algorithm", ["fixed_window", "token_bucket"])
 async def test_names_the_algorithm_and_finds_the_numbers(algorithm: str) -> None:
     result: dict[str, Any] = await discover_status(Target(algorithm, LIMIT, WINDOW_S, burst=LIMIT))
@@ -68,6 +72,7 @@ async def test_names_the_algorithm_and_finds_the_numbers(algorithm: str) -> None
         assert straddle["accepted"] <= 1.1 * LIMIT
 
 
+@pytest.mark.timing
 async def test_a_bucket_with_a_burst_unlike_its_rate() -> None:
     result: dict[str, Any] = await discover_status(Target("token_bucket", LIMIT, WINDOW_S, burst=8))
     assert result["algorithm"] == "token_bucket"
@@ -75,6 +80,7 @@ async def test_a_bucket_with_a_burst_unlike_its_rate() -> None:
     assert within(result["rate_per_s"], LIMIT / WINDOW_S)
 
 
+@pytest.mark.timing
 async def test_a_retry_after_one_second_too_late_is_caught() -> None:
     async with serve(Target("token_bucket", LIMIT, WINDOW_S, retry_after_offset_s=1.0)) as base:
         result = (await discover(settings(base)))["operations"]["status"]

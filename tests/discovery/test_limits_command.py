@@ -1,6 +1,6 @@
 """`podbench limits` end to end against the embedded emulator, set to each algorithm in turn.
 
-The emulator is configured with small limits told in advance (20 per 2 s, concurrency 5); the
+The emulator is configured with small limits told in advance (20 per 1 s, concurrency 5); the
 command must name the algorithm and find limit, window and burst within 2%.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 from podbench.cli import main
 
-LIMIT, WINDOW_S, CONCURRENCY = 20, 2.0, 5
+LIMIT, WINDOW_S, CONCURRENCY = 20, 1.0, 5
 
 
 def emulator_config(tmp_path: Path, algorithm: str) -> Path:

@@ -35,17 +35,17 @@ id = "limits-test"
 algorithm = "sliding_window"
 [endpoint.limits.status]
 rate = 20
-window_s = 2.0
+window_s = 1.0
 [endpoint.limits.cancel]
 rate = 20
-window_s = 2.0
+window_s = 1.0
 """,
         encoding="utf-8",
     )
     out = tmp_path / "out"
     argv = [sys.executable, "-u", "-m", "podbench", "limits", "--emulator-config", str(config)]
     argv += ["--operation", "status", "--operation", "cancel", "--no-concurrency"]
-    argv += ["--expect", "status=20/2s", "--expect", "cancel=20/2s", "--out", str(out)]
+    argv += ["--expect", "status=20/1s", "--expect", "cancel=20/1s", "--out", str(out)]
     err_file = tmp_path / "stderr.txt"
     with (
         err_file.open("w") as err,
