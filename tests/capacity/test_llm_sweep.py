@@ -107,7 +107,7 @@ slo = { ttft_ms = 300, e2e_ms = 1000 }
 [capacity]
 submit = "openai_chat_stream"
 start_rps = 6.0
-step_rps = 8.0
+step_rps = 12.0
 max_rps = 60.0
 min_hold_s = 1.5
 max_hold_s = 2.5
