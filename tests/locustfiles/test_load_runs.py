@@ -137,9 +137,9 @@ def test_smoke_drives_every_user_class_and_writes_the_result_folder(tmp_path: Pa
 PROFILE_SCALES = {"mixed": "0.5", "capacity-step": "0.5", "soak": "0.2", "spike": "0.1", "limit-edge": "0.03"}
 
 
+@pytest.mark.timing
 def test_each_profile_runs_briefly(emulator: EmbeddedEmulator, tmp_path: Path) -> None:
-    """All five at once against one emulator (small rates), to keep the suite fast. Not `timing`:
-    it asserts that each run ends whole and sent every flow's requests, never a rate or a time."""
+    """All five at once against one emulator (small rates), to keep the suite fast."""
     args, env = against(emulator)
     procs = {}
     for profile, scale in PROFILE_SCALES.items():
