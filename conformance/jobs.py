@@ -17,7 +17,7 @@ from conformance.profile import Profile
 from conformance.timekeeper import Announcer, Timekeeper
 from conformance.violations import HarnessError
 from conformance.workload import Workload
-from contract.polling import Verdict, verdict
+from contract.polling import Verdict, backoff, verdict
 
 MAX_BLOCKERS = 64
 """Most jobs one helper submits to fill the workers or to get one job queued."""
@@ -84,6 +84,22 @@ class Jobs:
 
     def wait_final(self, job_id: str, *, within_s: float | None = None) -> dict[str, Any]:
         return self.wait_for(job_id, FINAL, within_s=within_s)
+
+    def status_after_window(self, job_id: str, window_s: float, slack_s: float) -> Reply:
+        """/status once `window_s` seconds have passed and the job answers 404, or, if it never
+        does, `slack_s` seconds later: the window's slack is polled, not slept through, so a
+        target that deletes on time is seen at once."""
+        announcer = Announcer(f"job {job_id} to be gone", window_s + slack_s)
+        self.clock.pass_time(window_s)
+        waited, steps = 0.0, backoff(0.05, 1.5, 1.0)
+        while True:
+            announcer.tick()
+            reply = self.status(job_id)
+            if reply.status == 404 or waited >= slack_s:
+                return reply
+            step = min(next(steps), slack_s - waited)
+            self.clock.pass_time(step)
+            waited += step
 
     def free_workers(self) -> int:
         """Workers /health shows idle or starting (a job submitted now may start on one)."""

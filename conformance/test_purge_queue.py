@@ -5,13 +5,23 @@ from __future__ import annotations
 import pytest
 
 from conformance import checks
-from conformance.client import ApiClient
+from conformance.client import ApiClient, Reply
 from conformance.jobs import Jobs
 from conformance.plugin import verifies
 from conformance.violations import Recording
 from conformance.workload import Workload
 
 pytestmark = [pytest.mark.destructive, pytest.mark.budget(jobs=6, requests=30)]
+_answered: list[Reply] = []
+"""This run's purge replies that were JSON with HTTP 200: the shape test judges the latest rather
+than spend one more purge (the documented limit is 2 per 10 s; a third would wait out a 429)."""
+
+
+def _purge(api: ApiClient) -> Reply:
+    reply = api.purge_queue()
+    if reply.status == 200 and reply.is_json:
+        _answered.append(reply)
+    return reply
 
 
 @pytest.mark.portable
@@ -25,7 +35,7 @@ def test_purge_removes_queued_jobs_and_lets_running_ones_finish(
         return
     running = jobs.fill_workers(3, workload.slow(3, "survives"))
     queued = [jobs.queued_job(workload.completing("purged")) for _ in range(2)]
-    reply = api.purge_queue()
+    reply = _purge(api)
     checks.status_is("purge.queued_only", reply, 200)
     body = checks.json_reply("purge.queued_only", reply)
     finals = [jobs.wait_final(job_id) for job_id in running]
@@ -65,7 +75,7 @@ def _purge_a_burst(api: ApiClient, jobs: Jobs, workload: Workload, record: Recor
     the ones that hold whatever the workers took: none of them still queued after the purge, the
     ones that had not run never run, and every one of those counted in `removed`."""
     burst = jobs.burst(workload.completing("purged"), BURST)
-    reply = api.purge_queue()
+    reply = _purge(api)
     checks.status_is("purge.queued_only", reply, 200)
     body = checks.json_reply("purge.queued_only", reply)
     right_after = {job_id: jobs.state(job_id) for job_id in burst}
@@ -103,7 +113,8 @@ def _purge_a_burst(api: ApiClient, jobs: Jobs, workload: Workload, record: Recor
 @pytest.mark.portable
 @verifies("purge.schema")
 def test_purge_reply_matches_the_documented_shape(api: ApiClient) -> None:
-    checks.matches_schema("purge.schema", "purge", checks.json_reply("purge.schema", api.purge_queue()))
+    reply = _answered[-1] if _answered else _purge(api)
+    checks.matches_schema("purge.schema", "purge", checks.json_reply("purge.schema", reply))
 
 
 @pytest.mark.portable
@@ -112,6 +123,6 @@ def test_what_a_purged_job_reports_is_recorded(
     api: ApiClient, jobs: Jobs, workload: Workload, record: Recording
 ) -> None:
     queued = jobs.queued_job(workload.completing("purged"))
-    api.purge_queue()
+    _purge(api)
     reply = jobs.status(queued)
     record(http_status=reply.status, body=reply.body or reply.text[:300])

@@ -14,11 +14,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from contract.results import machine, update_manifest, utc_iso, versions
+from emulator.config import RUN_BODY_LIMIT, RUNSYNC_BODY_LIMIT
 from podbench import __version__
 from podbench.embedded import embedded_emulator, save_worker_logs
 from podbench.errors import UsageError
@@ -162,7 +164,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--worker runs your worker behind the embedded emulator: drop --target-url")
     args.input = worker.sample_file(args.input)
     out.mkdir(parents=True, exist_ok=True)
-    with embedded_emulator(extra_args=worker.emulator_args(), log_path=out / "emulator.log") as emu:
+    with (
+        embedded_emulator(extra_args=worker.emulator_args(), log_path=out / "emulator.log") as emu,
+        tempfile.TemporaryDirectory(prefix="podbench-conform-") as tmp,
+    ):
+        if args.target_profile is None:
+            args.target_profile = _embedded_limits_profile(Path(tmp))
         # the suite meets the worker as any endpoint: through the public API only (foreign-worker
         # mode); the queue it purges is this emulator's own, and the 429 floods, which judge the
         # emulator's rate limiter and not the worker, are left out
@@ -177,6 +184,19 @@ def run(args: argparse.Namespace) -> int:
         write_json(out / "worker.json", worker_facts(emu, worker))
         save_worker_logs(emu, out)
         return code
+
+
+def _embedded_limits_profile(folder: Path) -> Path:
+    """A target profile stating the embedded emulator's exact body limits: the payload claims then
+    take 2 requests each (accepted at the limit, refused one byte above) instead of a bisection
+    over the documented range, ~20 bodies of up to 20 MB queued as jobs for the user's worker."""
+    path = folder / "embedded-emulator.toml"
+    path.write_text(
+        f"[limits]\nrun_body = [{RUN_BODY_LIMIT}, {RUN_BODY_LIMIT}]\n"
+        f"runsync_body = [{RUNSYNC_BODY_LIMIT}, {RUNSYNC_BODY_LIMIT}]\n",
+        encoding="utf-8",
+    )
+    return path
 
 
 def _conform(args: argparse.Namespace, environ: dict[str, str]) -> int:

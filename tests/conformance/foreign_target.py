@@ -15,15 +15,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+KEY_ENV = "FOREIGN_TARGET_KEY"
+MIB = 2**20
+# Two workers from the start: a long job whose result a TTL deleted mid-run keeps its worker busy
+# until its handler returns (the suite cannot cancel a job that is gone), and a single worker
+# left the next test's job queued until the queue-delay scaler started another (~6 s).
 CONFIG = """\
 [[endpoint]]
 id = "{endpoint_id}"
 handler = "{handler}"
-workers_min = 1
+workers_min = 2
 workers_max = 2
 cold_start_s = 0.5
 idle_timeout_s = 30
 """
+# The emulator's exact body limits (10 MiB for /run, 20 MiB for /runsync): the payload claims take
+# 2 requests each instead of a bisection over the documented range, as for the suite's own emulator.
+EXACT_LIMITS = f"[limits]\nrun_body = [{10 * MIB}, {10 * MIB}]\nrunsync_body = [{20 * MIB}, {20 * MIB}]\n"
 
 
 @dataclass(frozen=True)
@@ -32,8 +40,15 @@ class ForeignTarget:
     endpoint_id: str
     api_key: str
 
-    def suite_args(self, key_env: str) -> list[str]:
+    def suite_args(self, key_env: str = KEY_ENV) -> list[str]:
         return ["--target-url", self.base_url, "--endpoint-id", self.endpoint_id, "--api-key-env", key_env]
+
+
+def exact_limits_profile(tmp_path: Path) -> list[str]:
+    """Suite options stating the foreign target's exact body limits (`--target-profile FILE`)."""
+    path = tmp_path / "exact-limits.toml"
+    path.write_text(EXACT_LIMITS)
+    return ["--target-profile", str(path)]
 
 
 @contextmanager

@@ -1,82 +1,15 @@
 """Foreign-worker mode: a target whose worker does not speak podbench's contract is judged with the
-user's own inputs; what needs behaviour on demand is skipped with a reason naming the flag."""
+user's own inputs; what needs behaviour on demand is skipped with a reason naming the flag.
+(The run with every kind of input, the longest, is test_foreign_worker_every_input.py: a module
+of its own runs beside these in parallel.)"""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from conformance_harness import BreakingProxy, json_mutation, run_suite
-from foreign_target import foreign_target
-
-KEY_ENV = "FOREIGN_TARGET_KEY"
-
-
-def _inputs(tmp_path: Path, **inputs: dict[str, object]) -> list[str]:
-    args = []
-    for kind, value in inputs.items():
-        path = tmp_path / f"{kind}.json"
-        path.write_text(json.dumps({"input": value}))
-        args += [{"sample": "--input"}.get(kind, f"--{kind}-input"), str(path)]
-    return args
-
-
-def test_a_streaming_worker_with_every_input_is_judged_claim_by_claim(tmp_path: Path) -> None:
-    inputs = _inputs(
-        tmp_path,
-        sample={"prompt": "hello wide world"},
-        fail={"prompt": 7},
-        slow={"prompt": "one two three four five six seven eight", "pause_s": 2},
-        stream={"prompt": "a b c d e f", "pause_s": 0.5},
-    )
-    with foreign_target(tmp_path, "foreign_handlers:tokens") as target:
-        started = time.monotonic()
-        result = run_suite(
-            tmp_path,
-            *target.suite_args(KEY_ENV),
-            *inputs,
-            "-k",
-            "not rate_limit",
-            "--allow-destructive",
-            env={KEY_ENV: target.api_key},
-            timeout=400,
-        )
-        took = time.monotonic() - started
-    verdict = result.verdict
-    assert verdict["worker"]["mode"] == "foreign", result.output[-3000:]
-    assert verdict["worker"]["probe"]["status"] == "FAILED"  # the probe's {"output": ...} is refused
-    assert verdict["summary"]["violated"] == 0, result.output[-4000:]
-    assert verdict["summary"]["harness_errors"] == 0, result.output[-4000:]
-    outcomes = result.outcomes()
-    for claim_id in (
-        "run.accepted",
-        "status.lifecycle",
-        "status.schema",
-        "runsync.result",
-        "runsync.wait_expiry",
-        "cancel.queued",
-        "cancel.in_progress",
-        "retry.requeues",
-        "purge.queued_only",
-        "health.counts",
-        "status.ttl",
-        "policy.ttl",
-        "stream.partial",
-        "stream.drained",
-        "stream.end",
-        "run.payload_limit",
-    ):
-        assert outcomes[claim_id] == "passed", (claim_id, result.claim(claim_id)["message"])
-    skipped = {
-        r["nodeid"]: r["message"]
-        for c in verdict["claims"]
-        for r in c["results"]
-        if r["outcome"] == "skipped"
-    }
-    assert any("contract-only" in why for why in skipped.values()), skipped
-    assert took < 300
-    assert "conformance: waiting for" in result.output  # the 16 s slow jobs are announced past 10 s
+from foreign_target import KEY_ENV, foreign_target
 
 
 def test_with_only_a_sample_input_the_rest_is_skipped_naming_the_flag(tmp_path: Path) -> None:
