@@ -128,15 +128,23 @@ def _config_endpoint_id(path: Path) -> str:
     return str(endpoints[0]["id"])
 
 
-@contextmanager
-def _target(args: argparse.Namespace) -> Iterator[tuple[Target, str]]:
+def _checked_target(args: argparse.Namespace) -> Target | str:
+    """The real target, or the embedded emulator's endpoint id: read before the client's capacity
+    is measured (a few seconds of requests), so bad input is refused at once."""
     real = real_target_from_args(args, os.environ)
     if real is not None:
         if args.emulator_config is not None:
             raise UsageError("--emulator-config is for the embedded emulator, not a real target")
-        yield real, real.api_key()
+        return real
+    return _config_endpoint_id(args.emulator_config) if args.emulator_config else "podbench"
+
+
+@contextmanager
+def _target(args: argparse.Namespace, checked: Target | str) -> Iterator[tuple[Target, str]]:
+    if isinstance(checked, Target):
+        yield checked, checked.api_key()
         return
-    endpoint_id = _config_endpoint_id(args.emulator_config) if args.emulator_config else "podbench"
+    endpoint_id = checked
     with embedded_emulator(
         endpoint_id=endpoint_id, config=args.emulator_config, api_key_env=args.api_key_env
     ) as emu:
@@ -153,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     hints = _hints(args.expect)
     real = bool(args.target_url or os.environ.get(env.ENDPOINT_BASE_URL))
     ops = _check_operations(args.operation, real, args.allow_destructive)
+    checked = _checked_target(args)
     capacity = asyncio.run(client_capacity())
     burst_rate = args.burst_rate or min(MAX_BURST_RATE, 0.5 * capacity)
     if burst_rate > capacity:
@@ -160,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             f"--burst-rate {burst_rate:g}/s is beyond this client's measured {capacity:.0f} requests/s"
         )
     started = datetime.now(UTC)
-    with _target(args) as (target, key):
+    with _target(args, checked) as (target, key):
         settings = Settings(
             base_url=target.base_url,
             endpoint_id=target.endpoint_id,
