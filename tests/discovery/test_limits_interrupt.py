@@ -1,5 +1,9 @@
 """Ctrl-C during `podbench limits`: a real SIGINT to the command's process. What was measured
-is kept in `limits.json`, marked incomplete, and the command exits 130."""
+is kept in `limits.json`, marked incomplete, and the command exits 130.
+
+Not `timing` (tests/README.md): the finished operation's limit is the count a sliding window lets
+through a fast burst (20 of the first requests whatever their pace within the 1 s window), and the
+interrupted one is asserted to have some answers and to be unfinished (it runs for seconds)."""
 
 from __future__ import annotations
 
@@ -24,7 +28,6 @@ def _lines(stream: object, into: queue.Queue[str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timing
 def test_sigint_writes_what_was_measured_and_exits_130(tmp_path: Path) -> None:
     config = tmp_path / "limits.toml"
     config.write_text(
@@ -62,7 +65,7 @@ window_s = 1.0
                     seen += lines.get(timeout=max(0.1, deadline - time.monotonic()))
                 except queue.Empty:
                     pytest.fail(f"no 'cancel' probe within {WAIT_S} s: {seen}")
-            time.sleep(0.5)  # let the cancel probe get some answers
+            time.sleep(1.0)  # let the cancel probe get some answers (it runs for seconds more)
             os.kill(proc.pid, signal.SIGINT)
             code = proc.wait(timeout=30)
         finally:
