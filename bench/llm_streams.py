@@ -11,11 +11,17 @@ from the previous token's due time, never from when a timer fired) and the time 
 (the control API's `token_schedule` debug switch). The load suite runs as `podbench load` runs
 it: its plan from `podbench load --plan-only`, its Locust users (`openai_chat_stream` with a
 fixed `concurrency`) in ONE process, plus `bench/llm_stream_probe.py`, which wraps the call that
-time-stamps each token event and keeps (job id, token index, time). Printed, side by side:
+time-stamps each token event and keeps (job id, token index, time). The generator stamps a token with
+the kernel's receive time of the segment that carried it (`locustfiles/_arrival.py`); the bare
+asyncio reader run after it, the reference, stamps each line when it reads it. Printed, side by side:
 |receive − due| (what the goal is about), split into the emulator's own lateness (emitted − due)
 and the wire plus the generator (receive − emitted); the ITL error (measured gap − scheduled gap);
 the generator's CPU; the most sequences in flight at once. Full figures in bench/out/llm_streams.json.
 Exit 1 when p99 |receive − due| is above 2 ms, after saying where the time went.
+
+On a machine shared with other work, the bench asks for a higher scheduling priority (nice -10, when
+allowed), which its emulator and generator inherit: a 2 ms goal is otherwise a measure of the
+neighbours. It prints whether it got it.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="an experiment: both clients call gc.freeze() once started (what lives then is never scanned again)",
     )
     args = parser.parse_args(argv)
+    priority = _raise_priority()
+    print(f"scheduling priority: {priority}", flush=True)
     seconds = args.seconds or (10.0 if args.quick else 20.0)
     workers = max(1, math.ceil(args.sequences / 100))
     llm = {
@@ -109,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bare = asyncio.run(bare_streams(emu, args.sequences, args.tokens, seconds))
         schedule = requests.get(f"{ep_url}/token_schedule", headers=admin, timeout=60).json()
         result["reference"] = compare(schedule, bare, args.sequences)
+    result["priority"] = priority
     result["settings"] = {
         "sequences": args.sequences,
         "tokens": args.tokens,
@@ -119,6 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
     (ROOT / "bench" / "out" / "llm_streams.json").write_text(json.dumps(result, indent=2) + "\n")
     return report(result)
+
+
+def _raise_priority(step: int = 10) -> str:
+    """Nice -`step` for this process and the children it starts, when the system allows it."""
+    try:
+        return f"raised (nice {os.nice(-step)})"
+    except OSError:
+        return f"not raised (nice {os.nice(0)}: lowering it needs privileges)"
 
 
 async def bare_streams(emu: Any, sequences: int, tokens: int, seconds: float) -> dict[str, Any]:

@@ -68,6 +68,10 @@ def probe_workers(config: EmulatorConfig) -> WorkerHost:
     return host
 
 
+YOUNG_COLLECTION_EVERY = 100_000
+"""Net new container objects between two young garbage collections (Python's default: 700)."""
+
+
 async def serve(
     args: argparse.Namespace, config: EmulatorConfig, notes: Sequence[str], workers: WorkerHost | None = None
 ) -> None:
@@ -88,8 +92,13 @@ async def serve(
     # The store keeps up to max_jobs live records that a full collection must walk (about 1 ms
     # per 1k objects here): freeze start-up objects, and make full collections rarer (every
     # 1000 gen-1 passes instead of 10) so they stay out of p99 (docs/performance-notes.md, the bounded store).
+    # Young collections too: with hundreds of open streams some 10-20k young objects are alive
+    # at any time (Python counts a dying old object against the young count), so at the default
+    # 700 a 2-5 ms young pass ran about 40 times a second and made tokens late by more than 2 ms
+    # in one case of 25; at 100k a 10 s run of 500 streams has none (docs/performance-notes.md,
+    # token timing).
     gc.freeze()
-    gc.set_threshold(700, 10, 1000)
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, 10, 1000)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -31,6 +31,11 @@ class _ManualTimer:
 
 
 class Clock(Protocol):
+    timer_tick_s: float
+    """How far past its time a timer may fire: the event loop's timers wake on a whole-millisecond
+    tick (0 on a ManualClock). Work due *at* a time rather than *not before* it (a token) asks half
+    a tick early, so its error is centred on the time instead of lying all after it."""
+
     def now(self) -> float:
         """Seconds on a monotonic scale (not wall time)."""
         ...
@@ -53,6 +58,8 @@ class Clock(Protocol):
 class MonotonicClock:
     """The real clock."""
 
+    timer_tick_s = 0.001
+
     def now(self) -> float:
         return time.monotonic()
 
@@ -63,11 +70,18 @@ class MonotonicClock:
         await asyncio.sleep(max(0.0, seconds))
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:
-        return asyncio.get_running_loop().call_later(max(0.0, delay), callback)
+        # An absolute time on this clock, not the loop's `call_later`: uvloop adds the delay to the
+        # time it cached at the start of the loop's pass (whole milliseconds, a coarse clock), so a
+        # timer set late in a busy pass fired up to 1.2 ms early; through `call_at` it fires within
+        # -0.4..+1.6 ms of its time (docs/performance-notes.md, token timing). On the standard loop
+        # both are the same: its time is this clock's.
+        return asyncio.get_running_loop().call_at(time.monotonic() + max(0.0, delay), callback)
 
 
 class ManualClock:
     """A clock that moves only when told to; sleepers wake when `advance` passes their deadline."""
+
+    timer_tick_s = 0.0
 
     def __init__(
         self,

@@ -119,7 +119,7 @@ async def batches(request: web.Request) -> web.Response:
     """An `llm` endpoint's batch occupancy: each change of a worker's sequence count, on the clock."""
     endpoint = request.app[EMULATOR].endpoint(request.match_info["endpoint_id"])
     backend = endpoint.pool.backend
-    rows = [list(row) for row in backend.batches] if isinstance(backend, LlmBackend) else []
+    rows = backend.batches.rows() if isinstance(backend, LlmBackend) else []
     clock = request.app[EMULATOR].clock
     return reply(
         {
@@ -136,15 +136,15 @@ async def token_schedule(request: web.Request) -> web.Response:
     """Debug: every token's due time and the time it was emitted, once recording is on (PUT)."""
     endpoint = request.app[EMULATOR].endpoint(request.match_info["endpoint_id"])
     backend = endpoint.pool.backend
-    rows = backend.token_schedule if isinstance(backend, LlmBackend) else None
+    table = backend.token_schedule if isinstance(backend, LlmBackend) else None
     clock = request.app[EMULATOR].clock
     return reply(
         {
             "now": clock.now(),
             "wall": clock.wall(),
-            "recording": rows is not None,
+            "recording": table is not None,
             "columns": ["job", "index", "due", "emitted"],
-            "rows": [list(row) for row in rows or ()],
+            "rows": table.rows() if table is not None else [],
         }
     )
 

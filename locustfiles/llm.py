@@ -10,6 +10,7 @@ from typing import Any
 
 import gevent
 
+from locustfiles._arrival import KernelTimes
 from locustfiles._base import FINAL, LABELS, PodbenchUser, configure
 from locustfiles._llm import Sizes as LlmSizes
 from locustfiles._llm import (
@@ -105,23 +106,25 @@ class _OpenAiUser(_LlmUser):
         sample = TokenSample(sent)
         reader = SseReader(sample)
         raw = getattr(resp, "_response", None)
+        last_byte: float | None = None
         if 200 <= status < 300 and raw is not None:
+            lines = KernelTimes(raw)
             try:
                 while True:
-                    line = raw.readline(READ_LINE)
-                    at = time.time()
+                    line, at = lines.readline(READ_LINE)
                     if not line:
                         break
                     before = sample.tokens
                     reader.line(line, at)
                     self.tokens_arrived(at, sample.tokens - before)
                     if reader.done:
+                        last_byte = at
                         break
             except Exception as exc:  # a stream cut mid-way is a failed request of its kind
                 reader.error = f"stream broken: {type(exc).__name__}"
             finally:
                 raw.release()
-        done = time.time()
+        done = last_byte or time.time()
         reader.finish(done)
         self.tokens_arrived(done, sample.tokens - len(sample.token_times))
         RUNTIME.sent += 1
