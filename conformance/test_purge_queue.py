@@ -12,30 +12,34 @@ from conformance.violations import Recording
 from conformance.workload import Workload
 
 pytestmark = [pytest.mark.destructive, pytest.mark.budget(jobs=6, requests=30)]
-_answered: list[Reply] = []
-"""This run's purge replies that were JSON with HTTP 200: the shape test judges the latest rather
-than spend one more purge (the documented limit is 2 per 10 s; a third would wait out a 429)."""
 
 
-def _purge(api: ApiClient) -> Reply:
+@pytest.fixture(scope="session")
+def answered() -> list[Reply]:
+    """This run's purge replies that were JSON with HTTP 200: the shape test judges the latest rather
+    than spend one more purge (the documented limit is 2 per 10 s; a third would wait out a 429)."""
+    return []
+
+
+def _purge(api: ApiClient, answered: list[Reply]) -> Reply:
     reply = api.purge_queue()
     if reply.status == 200 and reply.is_json:
-        _answered.append(reply)
+        answered.append(reply)
     return reply
 
 
 @pytest.mark.portable
 @verifies("purge.queued_only")
 def test_purge_removes_queued_jobs_and_lets_running_ones_finish(
-    api: ApiClient, jobs: Jobs, workload: Workload, record: Recording
+    api: ApiClient, jobs: Jobs, workload: Workload, record: Recording, answered: list[Reply]
 ) -> None:
     """Every running worker busy (as many as /health shows), two jobs queued behind them, purge."""
     if not workload.can_block():
-        _purge_a_burst(api, jobs, workload, record)
+        _purge_a_burst(api, jobs, workload, record, answered)
         return
     running = jobs.fill_workers(3, workload.slow(3, "survives"))
     queued = [jobs.queued_job(workload.completing("purged")) for _ in range(2)]
-    reply = _purge(api)
+    reply = _purge(api, answered)
     checks.status_is("purge.queued_only", reply, 200)
     body = checks.json_reply("purge.queued_only", reply)
     finals = [jobs.wait_final(job_id) for job_id in running]
@@ -69,13 +73,15 @@ RAN = ("IN_PROGRESS", "COMPLETED", "FAILED")
 BURST = 32
 
 
-def _purge_a_burst(api: ApiClient, jobs: Jobs, workload: Workload, record: Recording) -> None:
+def _purge_a_burst(
+    api: ApiClient, jobs: Jobs, workload: Workload, record: Recording, answered: list[Reply]
+) -> None:
     """A foreign worker without --slow-input: quick sample jobs submitted back to back, then a
     purge at once. Which of them were still queued at that moment is unknowable, so the checks are
     the ones that hold whatever the workers took: none of them still queued after the purge, the
     ones that had not run never run, and every one of those counted in `removed`."""
     burst = jobs.burst(workload.completing("purged"), BURST)
-    reply = _purge(api)
+    reply = _purge(api, answered)
     checks.status_is("purge.queued_only", reply, 200)
     body = checks.json_reply("purge.queued_only", reply)
     right_after = {job_id: jobs.state(job_id) for job_id in burst}
@@ -112,17 +118,17 @@ def _purge_a_burst(api: ApiClient, jobs: Jobs, workload: Workload, record: Recor
 
 @pytest.mark.portable
 @verifies("purge.schema")
-def test_purge_reply_matches_the_documented_shape(api: ApiClient) -> None:
-    reply = _answered[-1] if _answered else _purge(api)
+def test_purge_reply_matches_the_documented_shape(api: ApiClient, answered: list[Reply]) -> None:
+    reply = answered[-1] if answered else _purge(api, answered)
     checks.matches_schema("purge.schema", "purge", checks.json_reply("purge.schema", reply))
 
 
 @pytest.mark.portable
 @verifies("purge.purged_job_reply")
 def test_what_a_purged_job_reports_is_recorded(
-    api: ApiClient, jobs: Jobs, workload: Workload, record: Recording
+    api: ApiClient, jobs: Jobs, workload: Workload, record: Recording, answered: list[Reply]
 ) -> None:
     queued = jobs.queued_job(workload.completing("purged"))
-    _purge(api)
+    _purge(api, answered)
     reply = jobs.status(queued)
     record(http_status=reply.status, body=reply.body or reply.text[:300])
