@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +28,17 @@ def pytest_configure(config: pytest.Config) -> None:
 # longest first (modules not measured yet first of all, then by test count), so the scheduler,
 # given `--no-loadscope-reorder`, starts the long ones while the short ones fill the gaps.
 MODULE_SECONDS = "podbench/module-seconds"
+RECORDED_SECONDS = Path(__file__).with_name("module_seconds.json")
+"""The same, from one full parallel run, checked in: a fresh clone (CI) has no cache yet. Refresh it
+after adding a long module: `cp .pytest_cache/v/podbench/module-seconds tests/module_seconds.json`."""
+
+
+def _recorded_seconds() -> dict[str, float]:
+    try:
+        data = json.loads(RECORDED_SECONDS.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def _module(nodeid: str) -> str:
@@ -35,7 +48,7 @@ def _module(nodeid: str) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not hasattr(config, "workerinput") or config.cache is None:
         return  # a serial run keeps pytest's order
-    seconds: dict[str, float] = config.cache.get(MODULE_SECONDS, {})
+    seconds: dict[str, float] = {**_recorded_seconds(), **config.cache.get(MODULE_SECONDS, {})}
     counts = Counter(_module(item.nodeid) for item in items)
 
     def longest_first(item: pytest.Item) -> tuple[float, int, str]:
