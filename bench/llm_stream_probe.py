@@ -20,7 +20,9 @@ from locust import events
 from locustfiles._llm import SseReader
 
 ID_MARK = b'"id": "cmpl-'
-RECEIVED: list[tuple[str, int, float]] = []
+RECEIVED: list[tuple[str, int, float, float]] = []
+"""(job id, token index, the generator's stamp, the clock when the line was read): the stamp is the
+kernel's receive time; the read time is what the generator used before, kept to compare."""
 STATE: dict[str, float] = {}
 _original_line = SseReader.line
 GC_PAUSES: list[float] = []
@@ -39,11 +41,12 @@ gc.callbacks.append(_gc)
 
 
 def _line(self: SseReader, raw: bytes, at: float) -> None:
+    read_at = time.time()
     before = len(self.sample.token_times)
     _original_line(self, raw, at)
     if len(self.sample.token_times) > before:
         start = raw.find(ID_MARK) + len(ID_MARK)
-        RECEIVED.append((raw[start : raw.find(b'"', start)].decode(), before, at))
+        RECEIVED.append((raw[start : raw.find(b'"', start)].decode(), before, at, read_at))
 
 
 SseReader.line = _line  # type: ignore[method-assign]
