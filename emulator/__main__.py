@@ -94,9 +94,9 @@ async def serve(
     # 1000 gen-1 passes instead of 10) so they stay out of p99 (docs/performance-notes.md, the bounded store).
     # Young collections too: with hundreds of open streams some 10-20k young objects are alive
     # at any time (Python counts a dying old object against the young count), so at the default
-    # 700 a 2-5 ms young pass ran about 40 times a second and made tokens late by more than 2 ms
-    # in one case of 25; at 100k a 10 s run of 500 streams has none (docs/performance-notes.md,
-    # token timing).
+    # 700 a 2-5 ms young pass ran about 40 times a second (the emulator's p99 token lateness
+    # 3.7 ms, against 2.0 ms at 100k, where a 10 s run of 500 streams has none;
+    # docs/performance-notes.md, token timing).
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_EVERY, 10, 1000)
     stop = asyncio.Event()
