@@ -59,8 +59,6 @@ def _cpu() -> float:
 
 @events.test_start.add_listener  # type: ignore[untyped-decorator]
 def _start(**_: Any) -> None:
-    if os.environ.get("LLM_PROBE_FREEZE_GC") == "1":  # bench/llm_streams.py --freeze-gc: an experiment
-        gc.freeze()  # what is alive now (imports, users) is never scanned again
     STATE["cpu_start"], STATE["wall_start"] = _cpu(), time.time()
 
 

@@ -67,11 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--decode-tokens-per-s", type=float, default=10.0)
     parser.add_argument("--seconds", type=float)
     parser.add_argument(
-        "--freeze-gc",
-        action="store_true",
-        help="an experiment: both clients call gc.freeze() once started (what lives then is never scanned again)",
-    )
-    parser.add_argument(
         "--keep-priority", action="store_true", help="do not ask for a higher scheduling priority"
     )
     args = parser.parse_args(argv)
@@ -103,8 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         at = cmd.index("-f") + 1
         cmd[at] = f"{cmd[at]},{PROBE}"
         env = {**emu.child_env(), PLAN_ENV: str(out / "plan.json"), "LLM_PROBE_OUT": str(probe_out)}
-        if args.freeze_gc:
-            env["LLM_PROBE_FREEZE_GC"] = "1"
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
         print(
             f"{args.sequences} streaming sequences for {seconds:g} s on one generator process ...", flush=True
@@ -116,8 +109,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("... and the same through a bare asyncio reader (the reference) ...", flush=True)
         requests.put(f"{ep_url}/token_schedule", json={"record": False}, headers=admin, timeout=10)
         requests.put(f"{ep_url}/token_schedule", json={"record": True}, headers=admin, timeout=10)
-        if args.freeze_gc:
-            gc.freeze()
         bare = asyncio.run(bare_streams(emu, args.sequences, args.tokens, seconds))
         schedule = requests.get(f"{ep_url}/token_schedule", headers=admin, timeout=60).json()
         result["reference"] = compare(schedule, bare, args.sequences)
@@ -127,7 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tokens": args.tokens,
         "seconds": seconds,
         "llm": llm,
-        "freeze_gc": args.freeze_gc,
     }
     (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
     (ROOT / "bench" / "out" / "llm_streams.json").write_text(json.dumps(result, indent=2) + "\n")

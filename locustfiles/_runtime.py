@@ -27,6 +27,7 @@ from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, MasterR
 from locustfiles import _live
 from locustfiles._health import HealthSampler
 from locustfiles._metrics import Aggregator, Recorder
+from locustfiles._pauses import quiet_collector
 from locustfiles._plan import Plan, load_plan
 from locustfiles._reach import Reachability, unreachable_since
 from locustfiles._schedule import Claim, ClosedSchedule, OpenSchedule
@@ -395,6 +396,7 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
 
 @events.test_start.add_listener  # type: ignore[untyped-decorator]
 def _on_test_start(environment: Environment, **_: Any) -> None:
+    quiet_collector()
     if isinstance(environment.runner, WorkerRunner):
         return
     if not isinstance(environment.runner, MasterRunner):
