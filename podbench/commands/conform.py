@@ -19,6 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from conformance.violations import HarnessError
 from contract.results import machine, update_manifest, utc_iso, versions
 from emulator.config import RUN_BODY_LIMIT, RUNSYNC_BODY_LIMIT
 from podbench import __version__
@@ -142,15 +143,14 @@ def pytest_command(args: argparse.Namespace, out: Path, environ: dict[str, str])
 
 
 def _check_input_file(flag: str, path: Path) -> None:
-    """Read now, so a wrong file is one line and exit 2, not a usage error deep in pytest."""
+    """Read now, with the suite's own reader, so a wrong file is one line and exit 2, not a usage
+    error deep in pytest."""
+    from conformance.workload import read_input_file  # here: it imports pytest
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{flag} {path}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{flag} {path}: not JSON ({exc})") from None
-    if not isinstance(data, dict) or "input" not in data:
-        raise UsageError(f'{flag} {path}: expected {{"input": {{...}}}}')
+        read_input_file(path)
+    except HarnessError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
